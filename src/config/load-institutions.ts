@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const id = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and "-", starting with a letter');
+
+const InstitutionsFile = z
+  .object({
+    institutions: z.array(
+      z.object({ id, name: z.string().min(1), relaysFor: z.array(id).default([]) }).strict(),
+    ),
+    sources: z.array(z.object({ id, name: z.string().min(1) }).strict()),
+    auditors: z.array(id).min(1),
+  })
+  .strict();
+
+export type Institutions = z.infer<typeof InstitutionsFile>;
+
+export function sourcePrincipal(sourceId: string): string {
+  return `source-${sourceId}`;
+}
+
+/** Every SCRAM user the switch needs: the gateway, institutions, sources and auditors. */
+export function principalNames(institutions: Institutions): string[] {
+  return [
+    'gateway',
+    ...institutions.institutions.map((i) => i.id),
+    ...institutions.sources.map((s) => sourcePrincipal(s.id)),
+    ...institutions.auditors,
+  ];
+}
+
+export function loadInstitutions(configDir: string): Institutions {
+  const file = join(configDir, 'institutions.yaml');
+  const parsed = InstitutionsFile.safeParse(parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const ids = new Set<string>();
+  for (const institution of parsed.data.institutions) {
+    if (ids.has(institution.id)) throw new Error(`${file}: institutions: duplicate id ${institution.id}`);
+    ids.add(institution.id);
+  }
+  for (const institution of parsed.data.institutions) {
+    for (const target of institution.relaysFor) {
+      if (!ids.has(target)) throw new Error(`${file}: institutions.${institution.id}.relaysFor: unknown institution ${target}`);
+    }
+  }
+  return parsed.data;
+}

@@ -1,0 +1,198 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { fingerprintBytes } from './crc64-avro.js';
+
+/**
+ * Avro single-object encoding (marker C3 01, 8-byte CRC-64-AVRO fingerprint of the writer schema's
+ * Parsing Canonical Form, then the body). The fingerprint tells a reader which schema wrote the
+ * bytes, so that it can resolve an older (or newer) writer version into its own.
+ */
+export const SINGLE_OBJECT_MARKER = Buffer.from([0xc3, 0x01]);
+const HEADER_LENGTH = 10;
+
+export type CodecErrorCode =
+  | 'TRUNCATED'
+  | 'BAD_MARKER'
+  | 'UNKNOWN_FINGERPRINT'
+  | 'INCOMPATIBLE_SCHEMA'
+  | 'MALFORMED_BODY'
+  | 'INVALID_VALUE';
+
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+  constructor(
+    readonly code: CodecErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Avro `date` (days since the epoch) seen by the code as an ISO `YYYY-MM-DD` string. */
+class IsoDateType extends avro.types.LogicalType {
+  protected override _fromValue(days: number): string {
+    return new Date(days * 86_400_000).toISOString().slice(0, 10);
+  }
+  protected override _toValue(value: unknown): number | undefined {
+    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+    const ms = Date.parse(`${value}T00:00:00Z`);
+    return Number.isNaN(ms) ? undefined : ms / 86_400_000;
+  }
+  /** avsc reads with the writer's type, then applies this: a date writer already yields the string. */
+  protected override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
+    if (avro.Type.isType(type, 'logical:date')) return (v) => v;
+    if (avro.Type.isType(type, 'int')) return (v) => this._fromValue(v as number);
+    return undefined;
+  }
+}
+
+
+interface KnownSchema {
+  readonly name: string;
+  readonly type: avro.Type;
+  readonly fingerprint: Buffer;
+}
+
+export interface AvroCodec {
+  /** Encodes with the current schema of this record name. Throws CodecError('INVALID_VALUE') naming the bad path. */
+  encode(recordName: string, value: unknown): Buffer;
+  /** Decodes bytes written with any known version of this record; resolves older writers. */
+  decode<T = unknown>(recordName: string, bytes: Buffer): T;
+  /** Names the record whose (any version's) fingerprint heads these bytes, or null. */
+  recordNameOf(bytes: Buffer): string | null;
+  type(recordName: string): avro.Type;
+  fingerprint(recordName: string): Buffer;
+}
+
+export function parseSchema(schema: unknown): avro.Type {
+  // A fresh options object each time: avsc stores its registry of named types on it.
+  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { date: IsoDateType }, wrapUnions: 'auto' });
+}
+
+/**
+ * Builds a codec from schema files. `current` files give each record's current version (one record
+ * per file); `history` files are older versions kept so that recorded messages still decode.
+ */
+export function createAvroCodec(options: { current: readonly unknown[]; history?: readonly unknown[] }): AvroCodec {
+  const current = new Map<string, KnownSchema>();
+  const byFingerprint = new Map<string, KnownSchema>();
+  const resolvers = new Map<string, avro.Resolver>();
+
+  const register = (schema: unknown, isCurrent: boolean): void => {
+    const type = parseSchema(schema);
+    const name = type.name;
+    if (!name) throw new Error('every top-level schema must be a named record');
+    const known: KnownSchema = {
+      name,
+      type,
+      fingerprint: fingerprintBytes(JSON.stringify(type.schema())),
+    };
+    const key = known.fingerprint.toString('hex');
+    const clash = byFingerprint.get(key);
+    if (clash && clash.name !== name) throw new Error(`fingerprint collision between ${clash.name} and ${name}`);
+    byFingerprint.set(key, known);
+    if (isCurrent) {
+      if (current.has(name)) throw new Error(`record ${name} is defined twice`);
+      current.set(name, known);
+    }
+  };
+  for (const schema of options.current) register(schema, true);
+  for (const schema of options.history ?? []) register(schema, false);
+
+  const currentOf = (recordName: string): KnownSchema => {
+    const known = current.get(recordName);
+    if (!known) throw new Error(`no schema named ${recordName}`);
+    return known;
+  };
+
+  const writerOf = (bytes: Buffer): KnownSchema => {
+    if (bytes.length < HEADER_LENGTH) {
+      throw new CodecError('TRUNCATED', `message of ${bytes.length} bytes is shorter than the single-object header`);
+    }
+    if (bytes[0] !== 0xc3 || bytes[1] !== 0x01) {
+      throw new CodecError('BAD_MARKER', 'message does not start with the Avro single-object marker C3 01');
+    }
+    const key = bytes.subarray(2, HEADER_LENGTH).toString('hex');
+    const writer = byFingerprint.get(key);
+    if (!writer) throw new CodecError('UNKNOWN_FINGERPRINT', `no known schema has fingerprint ${key}`);
+    return writer;
+  };
+
+  return {
+    encode(recordName, value) {
+      const { type, fingerprint } = currentOf(recordName);
+      const paths: string[] = [];
+      if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
+        throw new CodecError('INVALID_VALUE', `value is not a valid ${recordName} at ${paths.join(', ')}`);
+      }
+      return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprint, type.toBuffer(value)]);
+    },
+
+    decode<T>(recordName: string, bytes: Buffer): T {
+      const reader = currentOf(recordName);
+      const writer = writerOf(bytes);
+      if (writer.name !== reader.name) {
+        throw new CodecError('INCOMPATIBLE_SCHEMA', `expected a ${reader.name} but the message is a ${writer.name}`);
+      }
+      const body = bytes.subarray(HEADER_LENGTH);
+      try {
+        if (writer === reader) return reader.type.fromBuffer(body) as T;
+        const key = writer.fingerprint.toString('hex');
+        let resolver = resolvers.get(key);
+        if (!resolver) {
+          try {
+            resolver = reader.type.createResolver(writer.type);
+          } catch (cause) {
+            throw new CodecError('INCOMPATIBLE_SCHEMA', `cannot resolve writer version ${key} of ${reader.name}`, { cause });
+          }
+          resolvers.set(key, resolver);
+        }
+        return reader.type.fromBuffer(body, resolver) as T;
+      } catch (cause) {
+        if (cause instanceof CodecError) throw cause;
+        throw new CodecError('MALFORMED_BODY', `the ${reader.name} body could not be decoded`, { cause });
+      }
+    },
+
+    recordNameOf(bytes) {
+      try {
+        return writerOf(bytes).name;
+      } catch {
+        return null;
+      }
+    },
+
+    type: (recordName) => currentOf(recordName).type,
+    fingerprint: (recordName) => currentOf(recordName).fingerprint,
+  };
+}
+
+function readSchemaFolder(folder: string): unknown[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => name.endsWith('.avsc'))
+    .sort()
+    .map((name) => {
+      const path = join(folder, name);
+      try {
+        return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+      } catch (cause) {
+        throw new Error(`schema file ${path} is not valid JSON`, { cause });
+      }
+    });
+}
+
+/** The project's codec: `schemas/*.avsc` are current, `schemas/history/*.avsc` older versions. */
+export function loadAvroCodec(schemaDir: string): AvroCodec {
+  return createAvroCodec({
+    current: readSchemaFolder(schemaDir),
+    history: readSchemaFolder(join(schemaDir, 'history')),
+  });
+}

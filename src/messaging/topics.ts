@@ -1,0 +1,76 @@
+/**
+ * Every topic name is built here and nowhere else. The prefix is configuration (default `bcss`); the
+ * institution in a requests topic's name IS the sender's identity, so names are validated strictly.
+ */
+const ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+/** Words that are topic-name segments of the switch itself, so no institution may be called so. */
+const RESERVED_IDS = new Set(['source', 'directory', 'audit', 'deadletter', 'authorizations']);
+
+export function assertEntityId(id: string, what = 'institution'): string {
+  if (!ID_PATTERN.test(id)) throw new Error(`invalid ${what} id ${JSON.stringify(id)}: lowercase letters, digits and '-'`);
+  if (RESERVED_IDS.has(id)) throw new Error(`invalid ${what} id ${JSON.stringify(id)}: reserved word`);
+  return id;
+}
+
+export interface TopicNames {
+  readonly prefix: string;
+  requests(institution: string): string;
+  replies(institution: string): string;
+  mutations(institution: string): string;
+  directory(institution: string): string;
+  sourceRequests(source: string): string;
+  sourceReplies(source: string): string;
+  sourceMutations(source: string): string;
+  readonly directoryChangelog: string;
+  readonly authorizations: string;
+  readonly audit: string;
+  readonly auditSeals: string;
+  readonly deadLetter: string;
+  /** Regular expressions matching every institution's requests / directory topics and every source's replies / mutations. */
+  readonly patterns: {
+    readonly requests: RegExp;
+    readonly directory: RegExp;
+    readonly sourceReplies: RegExp;
+    readonly sourceMutations: RegExp;
+  };
+  /** The institution (or source) a topic belongs to, or null when the name does not fit the pattern. */
+  institutionOf(topic: string): string | null;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function topicNames(prefix = 'bcss'): TopicNames {
+  if (!/^[a-zA-Z0-9._-]+$/.test(prefix)) throw new Error(`invalid topic prefix ${JSON.stringify(prefix)}`);
+  const p = escape(prefix);
+  const inst = '([a-z][a-z0-9-]{0,62})';
+  const requests = new RegExp(`^${p}\\.(?!source\\.)${inst}\\.requests$`);
+  const directory = new RegExp(`^${p}\\.(?!source\\.)${inst}\\.directory$`);
+  const sourceReplies = new RegExp(`^${p}\\.source\\.${inst}\\.replies$`);
+  const sourceMutations = new RegExp(`^${p}\\.source\\.${inst}\\.mutations$`);
+  const all = [requests, directory, sourceReplies, sourceMutations];
+  return {
+    prefix,
+    requests: (i) => `${prefix}.${assertEntityId(i)}.requests`,
+    replies: (i) => `${prefix}.${assertEntityId(i)}.replies`,
+    mutations: (i) => `${prefix}.${assertEntityId(i)}.mutations`,
+    directory: (i) => `${prefix}.${assertEntityId(i)}.directory`,
+    sourceRequests: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.requests`,
+    sourceReplies: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.replies`,
+    sourceMutations: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.mutations`,
+    directoryChangelog: `${prefix}.directory.changelog`,
+    authorizations: `${prefix}.authorizations`,
+    audit: `${prefix}.audit`,
+    auditSeals: `${prefix}.audit.seals`,
+    deadLetter: `${prefix}.deadletter`,
+    patterns: { requests, directory, sourceReplies, sourceMutations },
+    institutionOf(topic) {
+      for (const pattern of all) {
+        const match = pattern.exec(topic);
+        if (match?.[1]) return match[1];
+      }
+      return null;
+    },
+  };
+}

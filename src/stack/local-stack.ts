@@ -1,0 +1,499 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadInstitutions, principalNames } from '../config/load-institutions.js';
+import { DEFAULT_CONFIG_DIR, PROJECT_ROOT, STACK_FILES_DIR } from '../config/project-paths.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import { createKafkaClient, type KafkaConnection } from '../messaging/kafka-client.js';
+import { waitForRedis } from '../store/redis-connection.js';
+
+/**
+ * The local real stack: a single-node Apache Kafka (KRaft, broker + controller) run from Maven Central
+ * jars with the machine's Java, SASL/SCRAM and ACLs on; and a redis-server with append-only persistence.
+ * Everything lives under one folder (default `.stack/`, ignored by git). Idempotent: a second `up`
+ * reuses the processes that run.
+ */
+
+export interface StackPorts {
+  readonly kafka: number;
+  readonly controller: number;
+  readonly redis: number;
+}
+
+export interface StackCredentials {
+  readonly admin: { readonly username: string; readonly password: string };
+  /** SCRAM password per principal (gateway, institutions, sources, auditors). */
+  readonly principals: Readonly<Record<string, string>>;
+  readonly redisPassword: string;
+}
+
+export interface StackConnection {
+  readonly kafka: KafkaConnection;
+  readonly redisUrl: string;
+  readonly credentials: StackCredentials;
+  readonly stackDir: string;
+}
+
+export interface StackUpResult extends StackConnection {
+  readonly started: { readonly kafka: boolean; readonly redis: boolean };
+}
+
+export class StackError extends Error {
+  override readonly name = 'StackError';
+}
+
+const DEFAULT_PORTS: StackPorts = { kafka: 19092, controller: 19093, redis: 16379 };
+const ADMIN_USER = 'admin';
+
+export function defaultStackDir(): string {
+  return resolve(process.env.BCSS_STACK_DIR ?? join(PROJECT_ROOT, '.stack'));
+}
+
+interface Paths {
+  readonly root: string;
+  readonly libs: string;
+  readonly kafkaData: string;
+  readonly redisData: string;
+  readonly logs: string;
+  readonly state: string;
+  readonly credentials: string;
+  readonly connectionEnv: string;
+  readonly serverProperties: string;
+  readonly log4j: string;
+  readonly kafkaPid: string;
+  readonly redisPid: string;
+}
+
+function pathsOf(root: string): Paths {
+  return {
+    root,
+    libs: join(root, 'kafka-libs'),
+    kafkaData: join(root, 'kafka-data'),
+    redisData: join(root, 'redis-data'),
+    logs: join(root, 'logs'),
+    state: join(root, 'stack.json'),
+    credentials: join(root, 'credentials.json'),
+    connectionEnv: join(root, 'connection.env'),
+    serverProperties: join(root, 'server.properties'),
+    log4j: join(root, 'log4j.properties'),
+    kafkaPid: join(root, 'kafka.pid'),
+    redisPid: join(root, 'redis.pid'),
+  };
+}
+
+function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+const ALTERNATIVES =
+  'Alternatives: point the gateway at an existing stack with KAFKA_BROKERS (plus KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD) and REDIS_URL, or run `docker compose up` where Docker is available.';
+
+function requireTools(): void {
+  if (!commandExists('java')) throw new StackError(`Java (17 or later) is needed to run the local Kafka broker and was not found on PATH. ${ALTERNATIVES}`);
+  if (!commandExists('redis-server')) {
+    throw new StackError(`redis-server was not found on PATH (Debian: apt-get install redis-server). ${ALTERNATIVES}`);
+  }
+}
+
+function ensureJars(paths: Paths, log: Logger): void {
+  const present = existsSync(paths.libs) && readdirSync(paths.libs).some((name) => name.startsWith('kafka_2.13-'));
+  if (present) return;
+  if (!commandExists('mvn')) throw new StackError(`Maven is needed once to fetch the Kafka jars and was not found on PATH. ${ALTERNATIVES}`);
+  log.info({ into: paths.libs }, 'fetching the Kafka broker jars from Maven Central (first run only)');
+  const result = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', join(STACK_FILES_DIR, 'pom.xml'), 'dependency:copy-dependencies', `-Dkafka.libs.dir=${paths.libs}`],
+    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  if (result.status !== 0) {
+    throw new StackError(`fetching the Kafka jars failed (mvn exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  }
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.once('error', () => resolvePort(false));
+    server.listen({ port, host: '127.0.0.1' }, () => server.close(() => resolvePort(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Default ports when free; otherwise free ones, so that two checkouts on one machine never collide. */
+async function choosePorts(): Promise<StackPorts> {
+  const chosen: Record<keyof StackPorts, number> = { ...DEFAULT_PORTS };
+  for (const key of Object.keys(chosen) as Array<keyof StackPorts>) {
+    if (!(await portIsFree(chosen[key]))) chosen[key] = await freePort();
+  }
+  return chosen;
+}
+
+function secret(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+}
+
+function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string): string {
+  const scramJaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN_USER}" password="${adminPassword}";`;
+  // The controller listener uses PLAIN with a JAAS-defined user: SCRAM credentials live in the
+  // metadata log, which the controller must read before it could check them. Loopback only.
+  const plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${ADMIN_USER}" password="${adminPassword}" user_${ADMIN_USER}="${adminPassword}";`;
+  return [
+    '# Generated by the local stack launcher. Development stack: loopback only.',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${ports.controller}`,
+    `listeners=CLIENT://127.0.0.1:${ports.kafka},CONTROLLER://127.0.0.1:${ports.controller}`,
+    `advertised.listeners=CLIENT://127.0.0.1:${ports.kafka}`,
+    'listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+    'inter.broker.listener.name=CLIENT',
+    'controller.listener.names=CONTROLLER',
+    'sasl.enabled.mechanisms=SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
+    'sasl.mechanism.controller.protocol=PLAIN',
+    `listener.name.client.scram-sha-512.sasl.jaas.config=${scramJaas}`,
+    'listener.name.controller.sasl.enabled.mechanisms=PLAIN',
+    `listener.name.controller.plain.sasl.jaas.config=${plainJaas}`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found=false',
+    `super.users=User:${ADMIN_USER}`,
+    `log.dirs=${paths.kafkaData}`,
+    'auto.create.topics.enable=false',
+    'num.partitions=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=8',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=8',
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.check.interval.ms=300000',
+    '',
+  ].join('\n');
+}
+
+function log4jProperties(paths: Paths): string {
+  return [
+    'log4j.rootLogger=INFO, file',
+    'log4j.appender.file=org.apache.log4j.RollingFileAppender',
+    `log4j.appender.file.File=${join(paths.logs, 'kafka-server.log')}`,
+    'log4j.appender.file.MaxFileSize=20MB',
+    'log4j.appender.file.MaxBackupIndex=3',
+    'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    'log4j.logger.kafka.authorizer.logger=WARN',
+    'log4j.logger.org.apache.kafka.metadata.authorizer=WARN',
+    '',
+  ].join('\n');
+}
+
+function javaClasspath(paths: Paths): string {
+  return `${paths.libs}/*`;
+}
+
+function runJavaTool(paths: Paths, mainClass: string, args: string[]): string {
+  const result = spawnSync(
+    'java',
+    ['-Xmx256m', `-Dlog4j.configuration=file:${paths.log4j}`, '-cp', javaClasspath(paths), mainClass, ...args],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (result.status !== 0) {
+    throw new StackError(`${mainClass} ${args[0] ?? ''} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+interface StackState {
+  readonly ports: StackPorts;
+  readonly clusterId: string;
+}
+
+/** First `up` only: ports, credentials, broker configuration, storage formatted with the SCRAM users. */
+async function ensureInitialized(paths: Paths, log: Logger): Promise<{ state: StackState; credentials: StackCredentials }> {
+  if (existsSync(paths.state) && existsSync(paths.credentials) && existsSync(join(paths.kafkaData, 'meta.properties'))) {
+    return { state: readJson<StackState>(paths.state), credentials: readJson<StackCredentials>(paths.credentials) };
+  }
+  for (const dir of [paths.kafkaData, paths.redisData, paths.logs]) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
+  const ports = await choosePorts();
+  const institutions = loadInstitutions(DEFAULT_CONFIG_DIR);
+  const credentials: StackCredentials = {
+    admin: { username: ADMIN_USER, password: secret() },
+    principals: Object.fromEntries(principalNames(institutions).map((name) => [name, secret()])),
+    redisPassword: secret(),
+  };
+  writeFileSync(paths.serverProperties, serverProperties(paths, ports, credentials.admin.password), { mode: 0o600 });
+  writeFileSync(paths.log4j, log4jProperties(paths));
+  const clusterId = runJavaTool(paths, 'kafka.tools.StorageTool', ['random-uuid']).trim();
+  const scram = [
+    ['--add-scram', `SCRAM-SHA-512=[name=${ADMIN_USER},password=${credentials.admin.password}]`],
+    ...Object.entries(credentials.principals).map(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]),
+  ].flat();
+  log.info({ clusterId, ports }, 'formatting the local Kafka storage');
+  runJavaTool(paths, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.serverProperties, ...scram]);
+  const state: StackState = { ports, clusterId };
+  writePrivate(paths.credentials, `${JSON.stringify(credentials, null, 2)}\n`);
+  writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`);
+  return { state, credentials };
+}
+
+/** A pid is ours when the process is alive and its working directory is the one we started it in. */
+function runningPid(pidFile: string, cwd: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return readlinkSync(`/proc/${pid}/cwd`) === cwd ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function spawnDetached(command: string, args: string[], cwd: string, logFile: string, pidFile: string): number {
+  const out = openSync(logFile, 'a');
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  if (!child.pid) throw new StackError(`could not start ${command}`);
+  child.unref();
+  writeFileSync(pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+function kafkaHeap(): string {
+  return process.env.BCSS_KAFKA_HEAP ?? '768m';
+}
+
+function startKafka(paths: Paths): boolean {
+  if (runningPid(paths.kafkaPid, paths.root)) return false;
+  spawnDetached(
+    'java',
+    [
+      `-Xmx${kafkaHeap()}`,
+      `-Xms${kafkaHeap()}`,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dkafka.logs.dir=${paths.logs}`,
+      `-Dlog4j.configuration=file:${paths.log4j}`,
+      '-cp',
+      javaClasspath(paths),
+      'kafka.Kafka',
+      paths.serverProperties,
+    ],
+    paths.root,
+    join(paths.logs, 'kafka.out'),
+    paths.kafkaPid,
+  );
+  return true;
+}
+
+function redisUrl(ports: StackPorts, credentials: StackCredentials): string {
+  return `redis://:${credentials.redisPassword}@127.0.0.1:${ports.redis}`;
+}
+
+function startRedis(paths: Paths, ports: StackPorts, credentials: StackCredentials): boolean {
+  if (runningPid(paths.redisPid, paths.redisData)) return false;
+  // A config file (mode 0600) rather than arguments, so that the password never shows in `ps`.
+  const conf = join(paths.root, 'redis.conf');
+  writePrivate(
+    conf,
+    [
+      `port ${ports.redis}`,
+      'bind 127.0.0.1',
+      'protected-mode yes',
+      `dir ${paths.redisData}`,
+      'appendonly yes',
+      'appendfsync everysec',
+      'save ""',
+      `requirepass ${credentials.redisPassword}`,
+      'daemonize no',
+      '',
+    ].join('\n'),
+  );
+  spawnDetached('redis-server', [conf], paths.redisData, join(paths.logs, 'redis.log'), paths.redisPid);
+  return true;
+}
+
+async function waitForKafka(connection: KafkaConnection, timeoutMs: number, paths: Paths): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (!runningPid(paths.kafkaPid, paths.root)) {
+      throw new StackError(`the Kafka broker exited during start; see ${join(paths.logs, 'kafka.out')} and kafka-server.log`);
+    }
+    const client = createKafkaClient({ ...connection, clientId: 'bcss-stack-probe' }, silentLogger);
+    try {
+      const admin = await client.admin();
+      try {
+        const cluster = await admin.describeCluster();
+        if (cluster.brokers > 0) return;
+      } finally {
+        await admin.disconnect();
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new StackError(`the Kafka broker did not answer a metadata request within ${timeoutMs} ms`, { cause: lastError });
+}
+
+/** Principals added to config/institutions.yaml after the storage was formatted get their SCRAM user now. */
+function addMissingPrincipals(paths: Paths, ports: StackPorts, credentials: StackCredentials, log: Logger): StackCredentials {
+  const wanted = principalNames(loadInstitutions(DEFAULT_CONFIG_DIR));
+  const missing = wanted.filter((name) => !(name in credentials.principals));
+  if (missing.length === 0) return credentials;
+  const adminConfig = join(paths.root, 'admin-client.properties');
+  writePrivate(
+    adminConfig,
+    [
+      'security.protocol=SASL_PLAINTEXT',
+      'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN_USER}" password="${credentials.admin.password}";`,
+      '',
+    ].join('\n'),
+  );
+  const principals = { ...credentials.principals };
+  for (const name of missing) {
+    const password = secret();
+    runJavaTool(paths, 'kafka.admin.ConfigCommand', [
+      '--bootstrap-server', `127.0.0.1:${ports.kafka}`,
+      '--command-config', adminConfig,
+      '--alter', '--entity-type', 'users', '--entity-name', name,
+      '--add-config', `SCRAM-SHA-512=[password=${password}]`,
+    ]);
+    principals[name] = password;
+    log.info({ principal: name }, 'added SCRAM user');
+  }
+  const updated = { ...credentials, principals };
+  writePrivate(paths.credentials, `${JSON.stringify(updated, null, 2)}\n`);
+  return updated;
+}
+
+function connectionOf(paths: Paths, ports: StackPorts, credentials: StackCredentials): StackConnection {
+  return {
+    kafka: {
+      brokers: [`127.0.0.1:${ports.kafka}`],
+      sasl: { mechanism: 'scram-sha-512', username: credentials.admin.username, password: credentials.admin.password },
+    },
+    redisUrl: redisUrl(ports, credentials),
+    credentials,
+    stackDir: paths.root,
+  };
+}
+
+function connectionEnv(connection: StackConnection): string {
+  const sasl = connection.kafka.sasl;
+  return [
+    '# Local development stack (generated; credentials are random per checkout). Source it or pass it to --env-file.',
+    `KAFKA_BROKERS=${connection.kafka.brokers.join(',')}`,
+    `KAFKA_SASL_MECHANISM=${sasl?.mechanism ?? ''}`,
+    `KAFKA_SASL_USERNAME=${sasl?.username ?? ''}`,
+    `KAFKA_SASL_PASSWORD=${sasl?.password ?? ''}`,
+    `REDIS_URL=${connection.redisUrl}`,
+    `BCSS_CREDENTIALS_FILE=${join(connection.stackDir, 'credentials.json')}`,
+    '',
+  ].join('\n');
+}
+
+export async function stackUp(options: { stackDir?: string; logger?: Logger } = {}): Promise<StackUpResult> {
+  const log = (options.logger ?? silentLogger).child({ module: 'stack' });
+  const paths = pathsOf(options.stackDir ?? defaultStackDir());
+  mkdirSync(paths.root, { recursive: true });
+  requireTools();
+  ensureJars(paths, log);
+  const { state, credentials: initial } = await ensureInitialized(paths, log);
+  const startedKafka = startKafka(paths);
+  const startedRedis = startRedis(paths, state.ports, initial);
+  let connection = connectionOf(paths, state.ports, initial);
+  await Promise.all([waitForKafka(connection.kafka, 60_000, paths), waitForRedis(connection.redisUrl, 20_000)]);
+  const credentials = addMissingPrincipals(paths, state.ports, initial, log);
+  connection = connectionOf(paths, state.ports, credentials);
+  writePrivate(paths.connectionEnv, connectionEnv(connection));
+  log.info({ kafka: connection.kafka.brokers, startedKafka, startedRedis }, 'local stack ready');
+  return { ...connection, started: { kafka: startedKafka, redis: startedRedis } };
+}
+
+/** The connection of a stack that was initialized before, without starting anything; null if none. */
+export function readStackConnection(stackDir = defaultStackDir()): StackConnection | null {
+  const paths = pathsOf(stackDir);
+  if (!existsSync(paths.state) || !existsSync(paths.credentials)) return null;
+  return connectionOf(paths, readJson<StackState>(paths.state).ports, readJson<StackCredentials>(paths.credentials));
+}
+
+export function stackStatus(stackDir = defaultStackDir()): { kafkaPid: number | null; redisPid: number | null } {
+  const paths = pathsOf(stackDir);
+  return { kafkaPid: runningPid(paths.kafkaPid, paths.root), redisPid: runningPid(paths.redisPid, paths.redisData) };
+}
+
+async function stopProcess(pid: number, graceMs: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Stops exactly the processes this stack folder started; leaves anything else alone. */
+export async function stackDown(options: { stackDir?: string } = {}): Promise<{ stopped: string[] }> {
+  const paths = pathsOf(options.stackDir ?? defaultStackDir());
+  const stopped: string[] = [];
+  const kafkaPid = runningPid(paths.kafkaPid, paths.root);
+  const redisPid = runningPid(paths.redisPid, paths.redisData);
+  await Promise.all([
+    kafkaPid ? stopProcess(kafkaPid, 30_000).then(() => stopped.push('kafka')) : undefined,
+    redisPid ? stopProcess(redisPid, 10_000).then(() => stopped.push('redis')) : undefined,
+  ]);
+  rmSync(paths.kafkaPid, { force: true });
+  rmSync(paths.redisPid, { force: true });
+  return { stopped };
+}
+
+/** Stops and starts the stack's Redis (a clean SHUTDOWN through SIGTERM), for persistence checks. */
+export async function restartStackRedis(stackDir = defaultStackDir()): Promise<void> {
+  const paths = pathsOf(stackDir);
+  const connection = readStackConnection(stackDir);
+  if (!connection) throw new StackError('no local stack is initialized');
+  const pid = runningPid(paths.redisPid, paths.redisData);
+  if (pid) await stopProcess(pid, 10_000);
+  const { ports } = readJson<StackState>(paths.state);
+  startRedis(paths, ports, connection.credentials);
+  await waitForRedis(connection.redisUrl, 20_000);
+}

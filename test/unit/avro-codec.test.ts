@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { CodecError, createAvroCodec, parseSchema } from '../../src/messaging/avro-codec.js';
+import { crc64Avro, fingerprintBytes } from '../../src/messaging/crc64-avro.js';
+
+const personV1 = {
+  type: 'record',
+  name: 'Person',
+  namespace: 'test.codec',
+  fields: [
+    { name: 'niss', type: 'string' },
+    { name: 'birthDate', type: { type: 'int', logicalType: 'date' } },
+  ],
+};
+const personV2 = {
+  ...personV1,
+  fields: [...personV1.fields, { name: 'nickname', type: ['null', 'string'], default: null }],
+};
+const other = { type: 'record', name: 'Other', namespace: 'test.codec', fields: [{ name: 'x', type: 'long' }] };
+
+describe('CRC-64-AVRO', () => {
+  it('matches the specification test vector for the schema "int"', () => {
+    expect(crc64Avro(Buffer.from('"int"'))).toBe(0x7275d51a3f395c8fn);
+    expect(fingerprintBytes('"int"')).toEqual(Buffer.from([0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]));
+  });
+
+  it('differs for different canonical forms', () => {
+    expect(crc64Avro(Buffer.from('"long"'))).not.toBe(crc64Avro(Buffer.from('"int"')));
+  });
+
+  it('hashes the parsing canonical form, so doc strings do not change the fingerprint', () => {
+    const documented = { ...personV1, doc: 'a person' };
+    const a = JSON.stringify(parseSchema(personV1).schema());
+    const b = JSON.stringify(parseSchema(documented).schema());
+    expect(a).toBe(b);
+  });
+});
+
+describe('single-object encoding', () => {
+  const codec = createAvroCodec({ current: [personV2, other], history: [personV1] });
+
+  it('writes marker, fingerprint and body, and reads them back', () => {
+    const value = { niss: '85073003328', birthDate: '1985-07-30', nickname: null };
+    const bytes = codec.encode('test.codec.Person', value);
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
+    expect(bytes.subarray(2, 10)).toEqual(codec.fingerprint('test.codec.Person'));
+    expect(codec.decode('test.codec.Person', bytes)).toEqual(value);
+    expect(codec.recordNameOf(bytes)).toBe('test.codec.Person');
+  });
+
+  it('resolves a message written with an older version of the schema', () => {
+    const old = createAvroCodec({ current: [personV1] });
+    const bytes = old.encode('test.codec.Person', { niss: '85073003328', birthDate: '2001-02-28' });
+    expect(codec.decode('test.codec.Person', bytes)).toEqual({
+      niss: '85073003328',
+      birthDate: '2001-02-28',
+      nickname: null,
+    });
+  });
+
+  const failures: Array<[string, Buffer, string]> = [
+    ['empty', Buffer.alloc(0), 'TRUNCATED'],
+    ['header only, short', Buffer.from([0xc3, 0x01, 1, 2]), 'TRUNCATED'],
+    ['wrong marker', Buffer.from([0xc3, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'BAD_MARKER'],
+    ['unknown fingerprint', Buffer.from([0xc3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0]), 'UNKNOWN_FINGERPRINT'],
+  ];
+  it.each(failures)('refuses %s with %s', (_label, bytes, code) => {
+    expect(() => codec.decode('test.codec.Person', bytes)).toThrowError(
+      expect.objectContaining({ code }) as unknown as Error,
+    );
+  });
+
+  it('refuses a truncated body and trailing bytes as MALFORMED_BODY', () => {
+    const bytes = codec.encode('test.codec.Person', { niss: '85073003328', birthDate: '1985-07-30', nickname: 'x' });
+    for (const broken of [bytes.subarray(0, bytes.length - 2), Buffer.concat([bytes, Buffer.from([1, 2])])]) {
+      let caught: unknown;
+      try {
+        codec.decode('test.codec.Person', broken);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(CodecError);
+      expect((caught as CodecError).code).toBe('MALFORMED_BODY');
+    }
+  });
+
+  it('refuses a message of another record type', () => {
+    const bytes = codec.encode('test.codec.Other', { x: 5 });
+    expect(() => codec.decode('test.codec.Person', bytes)).toThrowError(/expected a test.codec.Person/);
+  });
+
+  it('refuses to encode an invalid value and names the path', () => {
+    expect(() => codec.encode('test.codec.Person', { niss: 12, birthDate: '1985-07-30', nickname: null })).toThrowError(
+      /niss/,
+    );
+    expect(() => codec.encode('test.codec.Person', { niss: '1', birthDate: '30/07/1985', nickname: null })).toThrowError(
+      /birthDate/,
+    );
+  });
+});
