@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerIdCommands } from './id-command.js';
 import { registerStackCommands } from './stack-command.js';
 
 const program = new Command('bcss')
@@ -6,5 +7,6 @@ const program = new Command('bcss')
   .showHelpAfterError();
 
 registerStackCommands(program);
+registerIdCommands(program);
 
 await program.parseAsync(process.argv);
