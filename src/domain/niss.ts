@@ -8,7 +8,8 @@
  * - SSS: sequence; odd = male, even = female (not meaningful for BIS +20).
  * - CC: 97 − (YYMMDDSSS mod 97) for births before 2000; for births from 2000 on the same computed on
  *   2YYMMDDSSS. The two results can never both match: 2000000000 mod 97 = 68, not 0, so they always
- *   differ. Which one matched therefore gives the century.
+ *   differ. Which one matched therefore gives the century (a birth before 1900 reads as 19YY: the
+ *   number cannot tell, and nobody alive needs it).
  */
 import { daysInMonth } from './period.js';
 import type { IsoDate } from './types.js';

@@ -205,8 +205,8 @@ function parseBound(raw: string, side: 'from' | 'to'): IsoDate | null {
 
 /**
  * Reads a period from `{from, to}` strings (`to` empty, null or absent = open end) or from one string:
- * a quarter (`2024Q3`), a range of dates and/or quarters (`2024Q1..2024Q3`, `2024-01-15..2024Q2`) or an
- * open range (`2024-01-01..`).
+ * a quarter (`2024Q3`), a single date (that one day), a range of dates and/or quarters
+ * (`2024Q1..2024Q3`, `2024-01-15..2024Q2`) or an open range (`2024-01-01..`).
  */
 export function parsePeriod(
   input: string | { readonly from?: string | null; readonly to?: string | null },
