@@ -30,7 +30,8 @@ export interface KafkaConnection {
 
 export interface OutMessage {
   readonly key?: string | Buffer | null;
-  readonly value: Buffer;
+  /** null is a tombstone (compacted topics forget the key). */
+  readonly value: Buffer | null;
   readonly headers?: Readonly<Record<string, string>>;
   readonly partition?: number;
 }
@@ -119,6 +120,19 @@ async function translated<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/** For reads that are safe to repeat: retriable Kafka errors (a leader moving, metadata not yet current) are retried briefly. */
+async function retried<T>(operation: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = toMessagingError(error);
+      if (!failure.retriable || attempt >= attempts) throw failure;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
 function kafkajsLogCreator(logger: Logger) {
   const child = logger.child({ module: 'kafkajs' });
   return () =>
@@ -154,6 +168,8 @@ export interface KafkaAdmin {
   createAcls(grants: readonly AclGrant[]): Promise<void>;
   /** Latest (high-watermark) offsets per partition. */
   topicEndOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  /** Low (log start) and high (high watermark) offsets per partition. */
+  topicOffsets(topic: string): Promise<Array<{ partition: number; low: string; high: string }>>;
   disconnect(): Promise<void>;
 }
 
@@ -185,6 +201,8 @@ export interface MessageConsumer {
    * Transactional consume–transform–produce uses `runTransactional` instead.
    */
   run(onBatch: (batch: BatchContext) => Promise<void>): Promise<void>;
+  /** Moves a partition's position (after `run`), e.g. to offsets captured before a request was sent. */
+  seek(topic: string, partition: number, offset: string): void;
   disconnect(): Promise<void>;
 }
 
@@ -291,8 +309,12 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         });
       }),
     topicEndOffsets: (topic) =>
-      translated(async () =>
+      retried(async () =>
         (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
+      ),
+    topicOffsets: (topic) =>
+      retried(async () =>
+        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })),
       ),
     disconnect: () => admin.disconnect(),
   };
@@ -348,6 +370,7 @@ function wrapConsumer(consumer: Consumer, options: ConsumerOptions): MessageCons
           },
         }),
       ),
+    seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
     disconnect: () => consumer.disconnect(),
   };
 }

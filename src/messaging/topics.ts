@@ -22,6 +22,8 @@ export interface TopicNames {
   sourceReplies(source: string): string;
   sourceMutations(source: string): string;
   readonly directoryChangelog: string;
+  /** Checked directory commands of every institution, keyed by NISS: one writer per person at a time. */
+  readonly directoryCommands: string;
   readonly authorizations: string;
   readonly audit: string;
   readonly auditSeals: string;
@@ -60,6 +62,7 @@ export function topicNames(prefix = 'bcss'): TopicNames {
     sourceReplies: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.replies`,
     sourceMutations: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.mutations`,
     directoryChangelog: `${prefix}.directory.changelog`,
+    directoryCommands: `${prefix}.directory.commands`,
     authorizations: `${prefix}.authorizations`,
     audit: `${prefix}.audit`,
     auditSeals: `${prefix}.audit.seals`,

@@ -1,0 +1,172 @@
+import { deintegrate, integrate, listFor, type Integration } from '../domain/directory.js';
+import { REFUSAL_CODES, type Refusal } from '../domain/refusal-codes.js';
+import type { Logger } from '../logging/logger.js';
+import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
+import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
+import type { TopicNames } from '../messaging/topics.js';
+import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../messaging/transactional-pipeline.js';
+import type { DirectoryStore } from '../store/directory-store.js';
+import { deadLetter } from './dead-letters.js';
+import {
+  checkDirectoryCommand,
+  RECORD,
+  toSnapshotRecord,
+  type DirectoryAckRecord,
+  type DirectoryCommandRecord,
+} from './directory-messages.js';
+
+/**
+ * The reference directory's two stages.
+ *
+ * Intake reads every institution's `bcss.<inst>.directory` topic, authenticates the command by its topic
+ * and validates it; good commands go on `bcss.directory.commands` keyed by NISS, bad ones get a coded
+ * refusal (and undecodable ones a dead-letter record). Commands about one person may come from several
+ * institutions' topics: the second hop puts them in one partition, so one writer at a time changes a
+ * person's lines.
+ *
+ * The writer applies commands in order to the person's lines (pure rules in src/domain/directory.ts),
+ * writes Redis, and in one Kafka transaction with the consumed offsets publishes the new snapshot to
+ * the compacted changelog and the acknowledgements. Redis is written before the commit so that the
+ * next command about the same person reads its predecessor's result; if the commit then fails, the
+ * commands are consumed again and, integrate and deintegrate being idempotent, give the same lines.
+ */
+
+export interface DirectoryPipelineDeps {
+  readonly client: KafkaClient;
+  readonly codec: AvroCodec;
+  readonly topics: TopicNames;
+  readonly store: DirectoryStore;
+  readonly logger: Logger;
+  /** Consumer-group and transactional-id namespace (lets tests run isolated gateways). */
+  readonly instanceName?: string;
+}
+
+function ack(
+  codec: AvroCodec,
+  topics: TopicNames,
+  institution: string,
+  key: Buffer | string | null,
+  fields: Omit<DirectoryAckRecord, 'answeredAt' | 'bcssCode' | 'message' | 'status'> & { refusal?: Refusal },
+): OutRecord {
+  const { refusal, ...rest } = fields;
+  const record: DirectoryAckRecord = {
+    ...rest,
+    status: refusal ? refusal.code : 'OK',
+    bcssCode: refusal ? REFUSAL_CODES[refusal.code].bcssCode : null,
+    message: refusal ? refusal.detail : 'applied',
+    answeredAt: Date.now(),
+  };
+  return { topic: topics.replies(institution), key, value: codec.encode(RECORD.ack, record), headers: { type: 'directory-ack' } };
+}
+
+function decodeCommand(codec: AvroCodec, message: InMessage): DirectoryCommandRecord | CodecError {
+  if (!message.value) return new CodecError('TRUNCATED', 'empty message');
+  try {
+    return codec.decode<DirectoryCommandRecord>(RECORD.command, message.value);
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    return new CodecError('MALFORMED_BODY', 'the command could not be decoded');
+  }
+}
+
+export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics'>) {
+  const { codec, topics } = deps;
+  return async (messages: readonly InMessage[]) => {
+    const records: OutRecord[] = [];
+    for (const message of messages) {
+      const institution = topics.institutionOf(message.topic);
+      const decoded = decodeCommand(codec, message);
+      if (decoded instanceof CodecError || institution === null) {
+        const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
+        records.push(deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason));
+        if (institution !== null) {
+          records.push(ack(codec, topics, institution, message.key, {
+            commandId: null, niss: null, linesAfter: 0,
+            refusal: { code: 'INVALID_MESSAGE', detail: `the directory command could not be decoded: ${reason}` },
+          }));
+        }
+        continue;
+      }
+      const checked = checkDirectoryCommand(decoded, institution);
+      if ('code' in checked) {
+        records.push(ack(codec, topics, institution, message.key, {
+          commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked,
+        }));
+        continue;
+      }
+      records.push({ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { institution } });
+    }
+    return { records };
+  };
+}
+
+export function directoryWriterTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics' | 'store'>) {
+  const { codec, topics, store } = deps;
+  return async (messages: readonly InMessage[]) => {
+    const records: OutRecord[] = [];
+    const decoded: Array<{ message: InMessage; record: DirectoryCommandRecord }> = [];
+    for (const message of messages) {
+      const record = decodeCommand(codec, message);
+      if (record instanceof CodecError) records.push(deadLetter(codec, topics, message, record.code, record.message));
+      else decoded.push({ message, record });
+    }
+    const current = await store.readMany(decoded.map((d) => d.record.niss));
+    const changed = new Map<string, { lines: Integration[]; commandId: string; institution: string }>();
+    for (const { message, record } of decoded) {
+      // Checked again: the commands topic is internal, but the writer trusts nothing it did not check.
+      const checked = checkDirectoryCommand(record, record.institution);
+      if ('code' in checked) {
+        records.push(ack(codec, topics, record.institution, message.key, {
+          commandId: record.commandId, niss: null, linesAfter: 0, refusal: checked,
+        }));
+        continue;
+      }
+      const before = current.get(record.niss) ?? [];
+      const after = checked.action === 'INTEGRATE' ? integrate(before, checked.command) : deintegrate(before, checked.command);
+      current.set(record.niss, after);
+      changed.set(record.niss, { lines: after, commandId: record.commandId, institution: record.institution });
+      records.push(ack(codec, topics, record.institution, record.niss, {
+        commandId: record.commandId, niss: record.niss, linesAfter: listFor(after, record.institution).length,
+      }));
+    }
+    await store.writeMany([...changed].map(([niss, { lines }]) => ({ niss, lines })));
+    const changedAt = Date.now();
+    for (const [niss, { lines, commandId, institution }] of changed) {
+      records.push({
+        topic: topics.directoryChangelog,
+        key: niss,
+        // A person with no line left is a tombstone: compaction forgets them.
+        value: lines.length === 0
+          ? (null as unknown as Buffer)
+          : codec.encode(RECORD.snapshot, toSnapshotRecord(niss, lines, { changedAt, lastCommandId: commandId, lastInstitution: institution })),
+      });
+    }
+    return { records };
+  };
+}
+
+export async function startDirectoryPipelines(deps: DirectoryPipelineDeps): Promise<RunningPipeline> {
+  const name = deps.instanceName ?? 'bcss-gateway';
+  const logger = deps.logger.child({ module: 'directory' });
+  const intake = await runTransactionalPipeline({
+    client: deps.client,
+    groupId: `${name}.directory-intake`,
+    topics: [deps.topics.patterns.directory],
+    transactionalIdPrefix: `${name}.directory-intake`,
+    logger,
+    transform: directoryIntakeTransform(deps),
+  });
+  const writer = await runTransactionalPipeline({
+    client: deps.client,
+    groupId: `${name}.directory-writer`,
+    topics: [deps.topics.directoryCommands],
+    transactionalIdPrefix: `${name}.directory-writer`,
+    logger,
+    transform: directoryWriterTransform(deps),
+  });
+  return {
+    async stop() {
+      await Promise.all([intake.stop(), writer.stop()]);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { AvroCodec } from '../messaging/avro-codec.js';
+import type { KafkaClient } from '../messaging/kafka-client.js';
+import { readTopicToEnd } from '../messaging/topic-reader.js';
+import type { TopicNames } from '../messaging/topics.js';
+import type { DirectoryStore } from '../store/directory-store.js';
+import { fromSnapshotRecord, RECORD, type DirectorySnapshotRecord } from './directory-messages.js';
+
+/**
+ * Restores the reference directory in Redis from the compacted changelog: each person's last snapshot
+ * (or tombstone) is written, batch by batch, together with the changelog offset reached, so that an
+ * interrupted rebuild resumes where it stopped (`resume: true`).
+ */
+export async function rebuildDirectory(deps: {
+  client: KafkaClient;
+  codec: AvroCodec;
+  topics: TopicNames;
+  store: DirectoryStore;
+  resume?: boolean;
+  onProgress?: (persons: number) => void;
+}): Promise<{ persons: number }> {
+  const startOffsets = deps.resume
+    ? new Map([...(await deps.store.rebuildOffsets())].map(([p, o]) => [p, (BigInt(o) + 1n).toString()]))
+    : undefined;
+  let persons = 0;
+  await readTopicToEnd({
+    client: deps.client,
+    topic: deps.topics.directoryChangelog,
+    ...(startOffsets ? { startOffsets } : {}),
+    onBatch: async ({ partition, messages }) => {
+      const last = messages[messages.length - 1];
+      if (!last) return;
+      const entries = messages.map((message) => {
+        const niss = message.key?.toString('utf8') ?? '';
+        if (!message.value) return { niss, lines: [] };
+        const snapshot = deps.codec.decode<DirectorySnapshotRecord>(RECORD.snapshot, message.value);
+        return { niss: snapshot.niss, lines: fromSnapshotRecord(snapshot) };
+      });
+      await deps.store.applyFromChangelog(entries.filter((e) => e.niss !== ''), partition, last.offset);
+      persons += entries.length;
+      deps.onProgress?.(persons);
+    },
+  });
+  return { persons };
+}
