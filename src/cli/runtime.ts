@@ -1,0 +1,78 @@
+import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import { loadInstitutions, type Institutions } from '../config/load-institutions.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
+import { createKafkaClient, type KafkaClient, type KafkaConnection, type SaslMechanism } from '../messaging/kafka-client.js';
+import { topicNames, type TopicNames } from '../messaging/topics.js';
+import { readStackConnection, stackUp } from '../stack/local-stack.js';
+import { createDirectoryStore, type DirectoryStore } from '../store/directory-store.js';
+import { redisKeys } from '../store/keys.js';
+import { createRedisClient, type RedisClient } from '../store/redis-connection.js';
+
+/**
+ * Where the CLI and the gateway find Kafka and Redis: the environment (KAFKA_BROKERS, REDIS_URL, ...)
+ * when set; else the local stack — started if `startStack` (npm start), or only read if already
+ * initialized (other commands).
+ */
+export interface Runtime {
+  readonly logger: Logger;
+  readonly kafka: KafkaConnection;
+  readonly client: KafkaClient;
+  readonly codec: AvroCodec;
+  readonly topics: TopicNames;
+  readonly institutions: Institutions;
+  readonly redisUrl: string;
+  redis(role: 'request-path' | 'background'): RedisClient;
+  directoryStore(redis: RedisClient): DirectoryStore;
+  readonly source: 'environment' | 'local stack';
+}
+
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+}
+
+export async function createRuntime(options: { startStack?: boolean; logger?: Logger } = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger();
+  const env = process.env;
+  let kafka: KafkaConnection;
+  let redisUrl: string;
+  let source: Runtime['source'];
+  if (env.KAFKA_BROKERS && env.REDIS_URL) {
+    const username = env.KAFKA_SASL_USERNAME;
+    const password = env.KAFKA_SASL_PASSWORD;
+    const mechanism = (env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512') as SaslMechanism;
+    if (!['scram-sha-512', 'scram-sha-256', 'plain'].includes(mechanism)) {
+      throw new RuntimeError(`KAFKA_SASL_MECHANISM must be scram-sha-512, scram-sha-256 or plain, not ${mechanism}`);
+    }
+    kafka = {
+      brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+      ...(username && password ? { sasl: { mechanism, username, password } } : {}),
+      ssl: env.KAFKA_SSL === 'true',
+    };
+    redisUrl = env.REDIS_URL;
+    source = 'environment';
+  } else if (env.KAFKA_BROKERS || env.REDIS_URL) {
+    throw new RuntimeError('set both KAFKA_BROKERS and REDIS_URL, or neither (to use the local stack)');
+  } else {
+    const stack = options.startStack ? await stackUp({ logger }) : readStackConnection();
+    if (!stack) {
+      throw new RuntimeError('no Kafka configured: set KAFKA_BROKERS and REDIS_URL, or start the local stack with `npm run stack:up`');
+    }
+    kafka = stack.kafka;
+    redisUrl = stack.redisUrl;
+    source = 'local stack';
+  }
+  const prefix = env.BCSS_TOPIC_PREFIX ?? 'bcss';
+  return {
+    logger,
+    kafka,
+    client: createKafkaClient(kafka, logger),
+    codec: loadAvroCodec(SCHEMA_DIR),
+    topics: topicNames(prefix),
+    institutions: loadInstitutions(env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR),
+    redisUrl,
+    redis: (role) => createRedisClient(redisUrl, { role, logger }),
+    directoryStore: (redis) => createDirectoryStore(redis, redisKeys(env.BCSS_REDIS_PREFIX ?? prefix)),
+    source,
+  };
+}
