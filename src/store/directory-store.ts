@@ -2,8 +2,12 @@ import { decodeLines, encodeLines, type Integration } from '../domain/directory.
 import type { RedisKeys } from './keys.js';
 import type { RedisClient } from './redis-connection.js';
 
-/** The commands of the Redis client this store uses. */
-type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'pipeline' | 'multi' | 'hset' | 'hgetall' | 'scan' | 'dbsize'>;
+/**
+ * The commands of the Redis client this store uses. Commands are issued one per key and batched by the
+ * client's auto-pipelining (one round trip per node), which, unlike an explicit pipeline or MULTI, also
+ * works on Redis Cluster where a person's keys live in different slots.
+ */
+type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'scan'>;
 
 export interface DirectoryStore {
   /** Every person's lines, read in one pipelined round trip; a person without lines maps to []. */
@@ -12,8 +16,10 @@ export interface DirectoryStore {
   /** Replaces each person's lines (empty: deletes the key), in one pipelined round trip. */
   writeMany(entries: ReadonlyArray<{ niss: string; lines: readonly Integration[] }>): Promise<void>;
   /**
-   * For a rebuild from the changelog: replaces lines and records the changelog offset reached, in one
-   * MULTI, so that an interrupted rebuild resumes where it stopped.
+   * For a rebuild from the changelog: replaces lines, then records the changelog offset reached, so that
+   * an interrupted rebuild resumes where it stopped. The offset is written after the lines (not in one
+   * MULTI, which Redis Cluster refuses across slots): a resume point behind the data only re-applies
+   * snapshots, which is harmless.
    */
   applyFromChangelog(
     entries: ReadonlyArray<{ niss: string; lines: readonly Integration[] }>,
@@ -40,37 +46,28 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     }
   };
 
-  const queueWrites = (
-    batch: ReturnType<DirectoryRedis['pipeline']>,
-    entries: ReadonlyArray<{ niss: string; lines: readonly Integration[] }>,
-  ) => {
-    for (const { niss, lines } of entries) {
-      if (lines.length === 0) batch.del(keys.directory(niss));
-      else batch.set(keys.directory(niss), encodeLines(lines));
+  const writeAll = async (entries: ReadonlyArray<{ niss: string; lines: readonly Integration[] }>) => {
+    try {
+      await Promise.all(
+        entries.map(({ niss, lines }) =>
+          lines.length === 0 ? redis.del(keys.directory(niss)) : redis.set(keys.directory(niss), encodeLines(lines)),
+        ),
+      );
+    } catch (cause) {
+      throw new DirectoryStoreError('directory write failed', { cause });
     }
-  };
-
-  const check = (results: Array<[Error | null, unknown]> | null): void => {
-    if (!results) throw new DirectoryStoreError('directory transaction was discarded');
-    const failed = results.find(([error]) => error);
-    if (failed?.[0]) throw new DirectoryStoreError('directory write failed', { cause: failed[0] });
   };
 
   return {
     async readMany(nisses) {
       const unique = [...new Set(nisses)];
-      const out = new Map<string, Integration[]>();
-      if (unique.length === 0) return out;
-      const batch = redis.pipeline();
-      for (const niss of unique) batch.get(keys.directory(niss));
-      const results = await batch.exec();
-      if (!results) throw new DirectoryStoreError('directory read pipeline was discarded');
-      unique.forEach((niss, i) => {
-        const [error, value] = results[i] ?? [new Error('missing pipeline result'), null];
-        if (error) throw new DirectoryStoreError('directory read failed', { cause: error });
-        out.set(niss, decode(niss, value as string | null));
-      });
-      return out;
+      let values: Array<string | null>;
+      try {
+        values = await Promise.all(unique.map((niss) => redis.get(keys.directory(niss))));
+      } catch (cause) {
+        throw new DirectoryStoreError('directory read failed', { cause });
+      }
+      return new Map(unique.map((niss, i) => [niss, decode(niss, values[i] ?? null)]));
     },
 
     async read(niss) {
@@ -78,17 +75,12 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     },
 
     async writeMany(entries) {
-      if (entries.length === 0) return;
-      const batch = redis.pipeline();
-      queueWrites(batch, entries);
-      check(await batch.exec());
+      await writeAll(entries);
     },
 
     async applyFromChangelog(entries, partition, offset) {
-      const transaction = redis.multi();
-      queueWrites(transaction, entries);
-      transaction.hset(keys.directoryRebuildOffsets, String(partition), offset);
-      check(await transaction.exec());
+      await writeAll(entries);
+      await redis.hset(keys.directoryRebuildOffsets, String(partition), offset);
     },
 
     async rebuildOffsets() {

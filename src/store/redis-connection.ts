@@ -25,6 +25,9 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     enableOfflineQueue: !requestPath,
     maxRetriesPerRequest: requestPath ? 1 : null,
     connectTimeout: 5_000,
+    // Commands issued in the same tick go out as one pipeline per node: batched lookups without
+    // explicit pipelines, which on Redis Cluster could not span slots.
+    enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
   const log = options.logger?.child({ module: 'redis' });
