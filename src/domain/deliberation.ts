@@ -1,0 +1,133 @@
+/**
+ * A deliberation: the legal act of the social-security data-protection committee that authorizes a
+ * communication of personal data. It has a number (`19/104`), a requester, optional intermediaries that
+ * relay without using the data, a purpose, and versions (the original act and its amendments), each in
+ * force over a period and each authorizing data blocks of one or more services.
+ *
+ * Versions are stored resolved: every version carries its complete content (what an amendment did not
+ * change is copied from the version before it by the loader), so that a decision reads one version only.
+ *
+ * Data, not code: built by `src/config/load-authorizations.ts` from `config/authorizations/*.yaml`.
+ */
+import type { BlockId, InstitutionId, KeyPresence, ServiceId } from './catalogue.js';
+import type { Retention } from './retention.js';
+import type { IsoDate, Period } from './types.js';
+
+export interface Purpose {
+  /** Stable code a request may name (`vaph-personal-assistance-budget`); the deliberation number works too. */
+  readonly code: string;
+  readonly text: string;
+}
+
+export interface Intermediary {
+  readonly institution: InstitutionId;
+  /** MAGDA/CORVE relays for VAPH but may not use the data itself (10/012 §22). */
+  readonly mayUseData: boolean;
+  /** The requester may only send through this intermediary (10/012 §9, §18: "à l'intervention de MAGDA"). */
+  readonly mandatory: boolean;
+}
+
+export type MutationGrant =
+  | { readonly pushed: false }
+  | { readonly pushed: true; readonly form: 'notification' | 'blocks' };
+
+/** Keys the deliberation demands on top of the catalogue's (10/012 §9: NISS + employer + period always). */
+export interface KeyDemands {
+  readonly employer: KeyPresence | null;
+  readonly period: KeyPresence | null;
+  readonly employerCategoryForInterim: boolean;
+}
+
+export interface IntegrationDemand {
+  /** Sector and capacity code (qualité) under which the requester integrates the person. */
+  readonly sector: string;
+  readonly capacity: string;
+  readonly minPhase: number | null;
+  readonly note: string | null;
+}
+
+export interface ServiceGrant {
+  readonly service: ServiceId;
+  readonly source: InstitutionId;
+  /** Functional blocks authorized (technical blocks need no authorization). */
+  readonly blocks: readonly BlockId[];
+  /** Fields added later to an authorized block are covered too (deliberation 13/126, cited by 19/104 §8). */
+  readonly includesFutureFieldsOfBlocks: boolean;
+  readonly mutations: MutationGrant;
+  readonly keys: KeyDemands | null;
+  readonly integration: IntegrationDemand | null;
+  /** The deliberation's paragraphs this grant is taken from, e.g. `§15-22`. */
+  readonly paragraphs: string;
+  readonly note: string | null;
+}
+
+export interface DeliberationVersion {
+  readonly id: string;
+  /** Date of the committee's decision (original act or amendment). */
+  readonly decidedOn: IsoDate;
+  /** Closed at both ends; `to === null`: in force until further notice. */
+  readonly inForce: Period;
+  readonly purposeText: string;
+  readonly legalBasis: string;
+  readonly retention: Retention;
+  readonly services: readonly ServiceGrant[];
+  readonly note: string | null;
+}
+
+export type LogField = 'time' | 'purpose' | 'subject' | 'requester' | 'agent' | 'data';
+
+export interface LoggingRequirements {
+  /** ISO 8601 duration, e.g. P10Y (10/012 §23); null when the deliberation sets none. */
+  readonly minimumRetention: string | null;
+  /** What the switch (and any intermediary) logs per communication. */
+  readonly switchLogs: readonly LogField[];
+  /** What the requester must log itself, per communication. */
+  readonly requesterLogs: readonly LogField[];
+  /** Roles that may read the detailed logs; empty when not restricted by the deliberation. */
+  readonly readableBy: readonly string[];
+  readonly paragraphs: string;
+  readonly text: string;
+}
+
+export interface AccessRestrictions {
+  /** Who at the recipient may see the data. */
+  readonly roles: readonly string[];
+  readonly maxUsers: number | null;
+  readonly paragraphs: string;
+}
+
+export interface Deliberation {
+  /** `19/104` */
+  readonly number: string;
+  /** The YAML file it was read from, for errors and audit. */
+  readonly file: string;
+  readonly title: string;
+  /** The committee's own document reference, e.g. `CSI/CSSS/23/394`. */
+  readonly reference: string;
+  readonly committee: string;
+  /**
+   * False when the deliberation authorizes a communication that does not pass through the BCSS (17/006:
+   * ONSS to its sub-contractor, §14 and §17). The switch never authorizes such a deliberation.
+   */
+  readonly viaBcss: boolean;
+  readonly requester: InstitutionId;
+  /** Further recipients to whom the requester passes the data (17/006: the bailiffs). */
+  readonly onwardRecipients: readonly InstitutionId[];
+  readonly intermediaries: readonly Intermediary[];
+  readonly purpose: Purpose;
+  readonly logging: LoggingRequirements;
+  readonly access: AccessRestrictions | null;
+  /** Ordered by `inForce.from`; periods do not overlap. */
+  readonly versions: readonly DeliberationVersion[];
+}
+
+export function versionInForce(deliberation: Deliberation, date: IsoDate): DeliberationVersion | null {
+  for (const version of deliberation.versions) {
+    if (version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to)) return version;
+  }
+  return null;
+}
+
+export function grantFor(version: DeliberationVersion, service: ServiceId): ServiceGrant | null {
+  return version.services.find((s) => s.service === service) ?? null;
+}
