@@ -1,0 +1,316 @@
+/**
+ * The authorization decision: may this institution receive these blocks of this service, for this
+ * purpose, on this date — and under which deliberation version.
+ *
+ * Rules (see docs/deliberations.md):
+ * - The authorization applied is the beneficiary's: `onBehalfOf` when an intermediary relays, else the
+ *   requester. A relay must be registered as an intermediary of the deliberation; a deliberation whose
+ *   intermediary is mandatory cannot be used without it. A relay asking for itself has only its own
+ *   deliberations.
+ * - Purpose: when given, it must equal a deliberation's purpose code or its number. When absent, the
+ *   one deliberation in force for requester and service is used; when several are in force, the request
+ *   is refused (NOT_AUTHORIZED) and the detail lists the purposes to choose from. Deliberations not in
+ *   force on the date never make a request ambiguous.
+ * - A deliberation that matches but has no version in force on the date (for this service) answers
+ *   AUTHORIZATION_NOT_IN_FORCE.
+ * - A deliberation that does not go through the switch (17/006) is never applied: NOT_AUTHORIZED with a
+ *   detail saying so.
+ * - Blocks: none requested (absent or empty) = every authorized block; otherwise requested ∩ authorized.
+ *   Technical blocks are always added. Requested blocks that are not authorized (or unknown) are
+ *   reported as removed; if nothing authorized remains, the request is refused.
+ *
+ * `buildAuthorizationIndex` groups the deliberations by beneficiary and service once, so a decision
+ * costs a map lookup plus a walk over the versions of the matching deliberations.
+ */
+import type { BlockId, Catalogue, InstitutionId, ServiceDefinition, ServiceId } from './catalogue.js';
+import type {
+  Deliberation,
+  DeliberationVersion,
+  IntegrationDemand,
+  Intermediary,
+  KeyDemands,
+  MutationGrant,
+  Purpose,
+  ServiceGrant,
+} from './deliberation.js';
+import { refusal, type Refusal } from './refusal-codes.js';
+import type { Retention } from './retention.js';
+import type { IsoDate } from './types.js';
+
+export interface AuthorizationRequest {
+  /** The institution that sent the request (the topic owner). */
+  readonly requester: InstitutionId;
+  /** The institution a relay (e.g. magda) sends for. */
+  readonly onBehalfOf?: InstitutionId | null;
+  readonly service: ServiceId;
+  /** A purpose code or a deliberation number. */
+  readonly purpose?: string | null;
+  readonly requestedBlocks?: readonly BlockId[] | null;
+  /** The day the decision is taken for (the day of the request). */
+  readonly date: IsoDate;
+}
+
+export interface AuthorizationGrant {
+  readonly ok: true;
+  readonly deliberation: string;
+  readonly versionId: string;
+  /** Whose authorization applies: `onBehalfOf` for a relayed request, else the requester. */
+  readonly beneficiary: InstitutionId;
+  readonly relay: Intermediary | null;
+  readonly purpose: Purpose;
+  /** In catalogue order; includes the technical blocks. */
+  readonly allowedBlocks: readonly BlockId[];
+  /** Asked for but not authorized (or unknown), in the order asked. */
+  readonly removedBlocks: readonly BlockId[];
+  readonly includesFutureFieldsOfBlocks: boolean;
+  readonly retention: Retention;
+  readonly legalBasis: string;
+  readonly mutations: MutationGrant;
+  readonly keys: KeyDemands | null;
+  readonly integration: IntegrationDemand | null;
+}
+
+export type AuthorizationDecision = AuthorizationGrant | { readonly ok: false; readonly refusal: Refusal };
+
+interface IndexedVersion {
+  readonly version: DeliberationVersion;
+  readonly grant: ServiceGrant;
+}
+
+interface IndexedDeliberation {
+  readonly deliberation: Deliberation;
+  /** Versions that authorize the service, in order. */
+  readonly versions: readonly IndexedVersion[];
+}
+
+interface IndexedService {
+  readonly definition: ServiceDefinition;
+  readonly order: ReadonlyMap<BlockId, number>;
+  readonly technical: readonly BlockId[];
+}
+
+export interface AuthorizationIndex {
+  readonly byBeneficiaryAndService: ReadonlyMap<string, readonly IndexedDeliberation[]>;
+  /** Deliberations that authorize a communication outside the switch, by the same key. */
+  readonly outsideSwitch: ReadonlyMap<string, readonly Deliberation[]>;
+  /** Institutions registered as intermediaries, with the beneficiaries they relay for. */
+  readonly relays: ReadonlyMap<InstitutionId, ReadonlySet<InstitutionId>>;
+  readonly services: ReadonlyMap<ServiceId, IndexedService>;
+}
+
+function key(beneficiary: InstitutionId, service: ServiceId): string {
+  return `${beneficiary}\u0000${service}`;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, k: K, value: V): void {
+  const list = map.get(k);
+  if (list) list.push(value);
+  else map.set(k, [value]);
+}
+
+export function buildAuthorizationIndex(
+  deliberations: readonly Deliberation[],
+  catalogue: Catalogue,
+): AuthorizationIndex {
+  const byBeneficiaryAndService = new Map<string, IndexedDeliberation[]>();
+  const outsideSwitch = new Map<string, Deliberation[]>();
+  const relays = new Map<InstitutionId, Set<InstitutionId>>();
+
+  for (const deliberation of deliberations) {
+    const services = new Set(deliberation.versions.flatMap((v) => v.services.map((s) => s.service)));
+    for (const service of services) {
+      const k = key(deliberation.requester, service);
+      if (!deliberation.viaBcss) {
+        pushTo(outsideSwitch, k, deliberation);
+        continue;
+      }
+      const versions: IndexedVersion[] = [];
+      for (const version of deliberation.versions) {
+        const grant = version.services.find((s) => s.service === service);
+        if (grant) versions.push({ version, grant });
+      }
+      pushTo(byBeneficiaryAndService, k, { deliberation, versions });
+    }
+    if (deliberation.viaBcss) {
+      for (const intermediary of deliberation.intermediaries) {
+        let set = relays.get(intermediary.institution);
+        if (!set) relays.set(intermediary.institution, (set = new Set()));
+        set.add(deliberation.requester);
+      }
+    }
+  }
+
+  const services = new Map<ServiceId, IndexedService>();
+  for (const definition of catalogue.services.values()) {
+    const order = new Map<BlockId, number>();
+    let i = 0;
+    for (const id of definition.blocks.keys()) order.set(id, i++);
+    const technical = [...definition.blocks.values()].filter((b) => b.technical).map((b) => b.id);
+    services.set(definition.id, { definition, order, technical });
+  }
+
+  return { byBeneficiaryAndService, outsideSwitch, relays, services };
+}
+
+function deny(code: 'NOT_AUTHORIZED' | 'AUTHORIZATION_NOT_IN_FORCE' | 'UNKNOWN_SERVICE', detail: string): AuthorizationDecision {
+  return { ok: false, refusal: refusal(code, detail) };
+}
+
+function matchesPurpose(deliberation: Deliberation, purpose: string): boolean {
+  return deliberation.purpose.code === purpose || deliberation.number === purpose;
+}
+
+function describeInForce(versions: readonly IndexedVersion[]): string {
+  return versions
+    .map(({ version }) => `${version.id} ${version.inForce.from}..${version.inForce.to ?? ''}`)
+    .join(', ');
+}
+
+export function decideAuthorization(index: AuthorizationIndex, request: AuthorizationRequest): AuthorizationDecision {
+  const { requester, service, date } = request;
+  const indexedService = index.services.get(service);
+  if (!indexedService) return deny('UNKNOWN_SERVICE', `service "${service}" is not in the catalogue`);
+
+  const relayed = request.onBehalfOf != null && request.onBehalfOf !== '' && request.onBehalfOf !== requester;
+  const beneficiary = relayed ? (request.onBehalfOf as InstitutionId) : requester;
+  const k = key(beneficiary, service);
+
+  let candidates = index.byBeneficiaryAndService.get(k) ?? [];
+  if (candidates.length === 0) {
+    const outside = index.outsideSwitch.get(k);
+    if (outside && outside.length > 0) {
+      const numbers = outside.map((d) => d.number).join(', ');
+      return deny(
+        'NOT_AUTHORIZED',
+        `deliberation ${numbers} authorizes ${beneficiary} to receive ${service} data without the BCSS ` +
+          '(a communication to a sub-contractor): it does not go through the switch, which never carries it',
+      );
+    }
+    if (!relayed && index.relays.has(requester)) {
+      return deny(
+        'NOT_AUTHORIZED',
+        `${requester} is registered only as an intermediary (for ${[...(index.relays.get(requester) ?? [])].join(', ')}) ` +
+          `and has no deliberation of its own for ${service}; name the institution in onBehalfOf`,
+      );
+    }
+    return deny('NOT_AUTHORIZED', `no deliberation authorizes ${beneficiary} to receive ${service} data`);
+  }
+
+  const purpose = request.purpose ?? null;
+  if (purpose !== null && purpose !== '') {
+    const forPurpose = candidates.filter((c) => matchesPurpose(c.deliberation, purpose));
+    if (forPurpose.length === 0) {
+      const known = candidates.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
+      return deny(
+        'NOT_AUTHORIZED',
+        `no deliberation authorizes ${beneficiary} to receive ${service} data for purpose "${purpose}"; authorized purposes: ${known}`,
+      );
+    }
+    candidates = forPurpose;
+  }
+
+  // The channel: a relay must be registered; a mandatory intermediary cannot be bypassed.
+  const viaChannel = candidates.filter((c) => {
+    const intermediaries = c.deliberation.intermediaries;
+    if (relayed) return intermediaries.some((i) => i.institution === requester);
+    return !intermediaries.some((i) => i.mandatory);
+  });
+  if (viaChannel.length === 0) {
+    const numbers = candidates.map((c) => c.deliberation.number).join(', ');
+    if (relayed) {
+      return deny(
+        'NOT_AUTHORIZED',
+        `${requester} is not registered as an intermediary for ${beneficiary} in deliberation ${numbers}`,
+      );
+    }
+    const via = [
+      ...new Set(candidates.flatMap((c) => c.deliberation.intermediaries.filter((i) => i.mandatory).map((i) => i.institution))),
+    ].join(', ');
+    return deny(
+      'NOT_AUTHORIZED',
+      `deliberation ${numbers} authorizes ${beneficiary} only through ${via}; a direct request is not covered`,
+    );
+  }
+
+  const inForce: Array<{ entry: IndexedDeliberation; at: IndexedVersion }> = [];
+  for (const entry of viaChannel) {
+    for (const at of entry.versions) {
+      const { from, to } = at.version.inForce;
+      if (from <= date && (to === null || date <= to)) {
+        inForce.push({ entry, at });
+        break;
+      }
+    }
+  }
+  if (inForce.length === 0) {
+    const detail = viaChannel
+      .map((c) => `${c.deliberation.number} (versions authorizing ${service}: ${describeInForce(c.versions)})`)
+      .join('; ');
+    return deny('AUTHORIZATION_NOT_IN_FORCE', `no version in force on ${date} authorizes ${service}: ${detail}`);
+  }
+  if (inForce.length > 1) {
+    const choices = inForce
+      .map(({ entry }) => `${entry.deliberation.purpose.code} (${entry.deliberation.number})`)
+      .join(', ');
+    return deny(
+      'NOT_AUTHORIZED',
+      `several deliberations authorize ${beneficiary} to receive ${service} data on ${date}; name the purpose, one of: ${choices}`,
+    );
+  }
+
+  const chosen = inForce[0] as { entry: IndexedDeliberation; at: IndexedVersion };
+  const { deliberation } = chosen.entry;
+  const { version, grant } = chosen.at;
+  const blocks = selectBlocks(indexedService, grant, request.requestedBlocks ?? null);
+  if (!blocks.ok) {
+    return deny(
+      'NOT_AUTHORIZED',
+      `none of the requested blocks (${blocks.removed.join(', ')}) is authorized by deliberation ${deliberation.number} ${version.id}`,
+    );
+  }
+
+  return {
+    ok: true,
+    deliberation: deliberation.number,
+    versionId: version.id,
+    beneficiary,
+    relay: relayed ? (deliberation.intermediaries.find((i) => i.institution === requester) ?? null) : null,
+    purpose: { code: deliberation.purpose.code, text: version.purposeText },
+    allowedBlocks: blocks.allowed,
+    removedBlocks: blocks.removed,
+    includesFutureFieldsOfBlocks: grant.includesFutureFieldsOfBlocks,
+    retention: version.retention,
+    legalBasis: version.legalBasis,
+    mutations: grant.mutations,
+    keys: grant.keys,
+    integration: grant.integration,
+  };
+}
+
+type BlockSelection =
+  | { readonly ok: true; readonly allowed: BlockId[]; readonly removed: BlockId[] }
+  | { readonly ok: false; readonly removed: BlockId[] };
+
+function selectBlocks(service: IndexedService, grant: ServiceGrant, requested: readonly BlockId[] | null): BlockSelection {
+  const authorized = new Set(grant.blocks);
+  const technical = new Set(service.technical);
+  const byOrder = (a: BlockId, b: BlockId): number => (service.order.get(a) ?? 0) - (service.order.get(b) ?? 0);
+
+  if (requested === null || requested.length === 0) {
+    return { ok: true, allowed: [...new Set([...grant.blocks, ...technical])].sort(byOrder), removed: [] };
+  }
+  const allowed = new Set<BlockId>(technical);
+  const removed: BlockId[] = [];
+  let functional = 0;
+  for (const id of new Set(requested)) {
+    if (authorized.has(id)) {
+      allowed.add(id);
+      functional++;
+    } else if (!technical.has(id)) {
+      removed.push(id);
+    }
+  }
+  // Asking only for technical blocks is allowed: they carry nothing a deliberation protects.
+  if (functional === 0 && removed.length > 0) return { ok: false, removed };
+  return { ok: true, allowed: [...allowed].sort(byOrder), removed };
+}
