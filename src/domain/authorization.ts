@@ -7,6 +7,10 @@
  *   requester. A relay must be registered as an intermediary of the deliberation; a deliberation whose
  *   intermediary is mandatory cannot be used without it. A relay asking for itself has only its own
  *   deliberations.
+ * - Order of the checks: service known; a deliberation for beneficiary and service (via the switch);
+ *   the channel (relay registered, mandatory intermediary used); the purpose; a version in force; blocks.
+ *   The channel comes before the purpose so that an unregistered relay learns nothing of the
+ *   beneficiary's purposes from the refusal detail.
  * - Purpose: when given, it must equal a deliberation's purpose code or its number. When absent, the
  *   one deliberation in force for requester and service is used; when several are in force, the request
  *   is refused (NOT_AUTHORIZED) and the detail lists the purposes to choose from. Deliberations not in
@@ -175,7 +179,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
   const beneficiary = relayed ? (request.onBehalfOf as InstitutionId) : requester;
   const k = key(beneficiary, service);
 
-  let candidates = index.byBeneficiaryAndService.get(k) ?? [];
+  const candidates = index.byBeneficiaryAndService.get(k) ?? [];
   if (candidates.length === 0) {
     const outside = index.outsideSwitch.get(k);
     if (outside && outside.length > 0) {
@@ -196,20 +200,8 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     return deny('NOT_AUTHORIZED', `no deliberation authorizes ${beneficiary} to receive ${service} data`);
   }
 
-  const purpose = request.purpose ?? null;
-  if (purpose !== null && purpose !== '') {
-    const forPurpose = candidates.filter((c) => matchesPurpose(c.deliberation, purpose));
-    if (forPurpose.length === 0) {
-      const known = candidates.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
-      return deny(
-        'NOT_AUTHORIZED',
-        `no deliberation authorizes ${beneficiary} to receive ${service} data for purpose "${purpose}"; authorized purposes: ${known}`,
-      );
-    }
-    candidates = forPurpose;
-  }
-
   // The channel: a relay must be registered; a mandatory intermediary cannot be bypassed.
+  // Checked before the purpose, so that an unregistered relay learns nothing of the beneficiary's purposes.
   const viaChannel = candidates.filter((c) => {
     const intermediaries = c.deliberation.intermediaries;
     if (relayed) return intermediaries.some((i) => i.institution === requester);
@@ -232,8 +224,22 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     );
   }
 
+  let matching: readonly IndexedDeliberation[] = viaChannel;
+  const purpose = request.purpose ?? null;
+  if (purpose !== null && purpose !== '') {
+    const forPurpose = viaChannel.filter((c) => matchesPurpose(c.deliberation, purpose));
+    if (forPurpose.length === 0) {
+      const known = viaChannel.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
+      return deny(
+        'NOT_AUTHORIZED',
+        `no deliberation authorizes ${beneficiary} to receive ${service} data for purpose "${purpose}"; authorized purposes: ${known}`,
+      );
+    }
+    matching = forPurpose;
+  }
+
   const inForce: Array<{ entry: IndexedDeliberation; at: IndexedVersion }> = [];
-  for (const entry of viaChannel) {
+  for (const entry of matching) {
     for (const at of entry.versions) {
       const { from, to } = at.version.inForce;
       if (from <= date && (to === null || date <= to)) {
@@ -243,7 +249,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     }
   }
   if (inForce.length === 0) {
-    const detail = viaChannel
+    const detail = matching
       .map((c) => `${c.deliberation.number} (versions authorizing ${service}: ${describeInForce(c.versions)})`)
       .join('; ');
     return deny('AUTHORIZATION_NOT_IN_FORCE', `no version in force on ${date} authorizes ${service}: ${detail}`);

@@ -17,7 +17,7 @@
  * encodes with the same Avro schema.
  */
 import { ancestorsOf, type BlockDefinition, type BlockId, type EmployerMatcher, type PeriodFilter, type ServiceDefinition } from './catalogue.js';
-import type { EmployerRef, IsoDate, Period } from './types.js';
+import type { EmployerRef, Period } from './types.js';
 
 export interface BlockFilterInput {
   readonly payload: unknown;
@@ -136,7 +136,7 @@ function rowPeriod(row: Obj, filter: PeriodFilter): Period | null {
 }
 
 function overlaps(a: Period, b: Period): boolean {
-  return (b.to === null || a.from <= (b.to as IsoDate)) && (a.to === null || b.from <= a.to);
+  return (b.to === null || a.from <= b.to) && (a.to === null || b.from <= a.to);
 }
 
 type RowVerdict = 'keep' | 'employer' | 'category' | 'period';

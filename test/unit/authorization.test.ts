@@ -116,6 +116,12 @@ describe('intermediaries', () => {
     expect(r.detail).toContain('corve is not registered');
   });
 
+  it('an unregistered relay naming a wrong purpose learns nothing of the beneficiary\'s purposes', () => {
+    const r = refusal(decide(real, { requester: 'corve', onBehalfOf: 'vaph', service: 'dmfa', purpose: 'guess', date: '2024-01-10' }));
+    expect(r.detail).not.toContain('vaph-personal-assistance-budget');
+    expect(r.detail).toContain('corve is not registered');
+  });
+
   it('a relay for an institution that has no deliberation for the service is refused', () => {
     const r = refusal(ask({ onBehalfOf: 'vaph', service: 'gotot' }));
     expect(r.code).toBe('NOT_AUTHORIZED');
