@@ -109,6 +109,8 @@ describe('bad deliberation files', () => {
     ['uppercase-institution', '94-001-test.yaml', 'requester', /lowercase kebab-case/],
     ['syntax-error', '94-001-test.yaml', /^line \d+, column \d+$/, /YAML syntax/],
     ['duplicate-key', '94-001-test.yaml', /^line 14, column 1$/, /YAML syntax: .*unique/i],
+    ['empty-file', '94-001-test.yaml', '', /expected object, received null/],
+    ['list-document', '94-001-test.yaml', '', /expected object, received array/],
     ['duplicate-number', '94-001-b.yaml', 'number', /94\/001 is already defined in .*94-001-a\.yaml/],
   ];
 
@@ -118,7 +120,7 @@ describe('bad deliberation files', () => {
     if (typeof path === 'string') expect(e.path).toBe(path);
     else expect(e.path).toMatch(path);
     expect(e.reason).toMatch(reason);
-    expect(e.message).toBe(`${e.file}: ${e.path}: ${e.reason}`);
+    expect(e.message).toBe(`${e.file}: ${e.path === '' ? '(document)' : e.path}: ${e.reason}`);
   });
 });
 
