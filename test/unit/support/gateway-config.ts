@@ -12,6 +12,7 @@ import type { Catalogue, ServiceDefinition } from '../../../src/domain/catalogue
 import type { Deliberation } from '../../../src/domain/deliberation.js';
 import { loadAuthorizations } from '../../../src/config/load-authorizations.js';
 import { loadCatalogue } from '../../../src/config/load-catalogue.js';
+import { parseSchema } from '../../../src/messaging/avro-codec.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CATALOGUE_DIR = join(ROOT, 'config', 'catalogue');
@@ -50,21 +51,9 @@ export function deliberation(number: string): Deliberation {
   return d;
 }
 
-/** Avro `date` as an ISO `YYYY-MM-DD` string, like src/messaging's codec. */
-class IsoDate extends avro.types.LogicalType {
-  protected override _fromValue(days: number): string {
-    return new Date(days * 86_400_000).toISOString().slice(0, 10);
-  }
-  protected override _toValue(value: unknown): number | undefined {
-    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-    const ms = Date.parse(`${value}T00:00:00Z`);
-    return Number.isNaN(ms) ? undefined : ms / 86_400_000;
-  }
-}
-
 export function payloadType(id: string): avro.Type {
   const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, service(id).schemaFile), 'utf8')) as avro.Schema;
-  return avro.Type.forSchema(schema, { logicalTypes: { date: IsoDate } });
+  return parseSchema(schema);
 }
 
 export function fixture(name: string): Record<string, unknown> {
