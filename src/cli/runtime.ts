@@ -1,4 +1,9 @@
+import { join } from 'node:path';
+import { loadAuthorizations } from '../config/load-authorizations.js';
+import { loadCatalogue } from '../config/load-catalogue.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import type { Catalogue } from '../domain/catalogue.js';
+import type { Deliberation } from '../domain/deliberation.js';
 import { loadInstitutions, type Institutions } from '../config/load-institutions.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
@@ -21,6 +26,9 @@ export interface Runtime {
   readonly codec: AvroCodec;
   readonly topics: TopicNames;
   readonly institutions: Institutions;
+  /** The service catalogue (checked against the payload schemas) and the deliberations, validated at start. */
+  readonly catalogue: Catalogue;
+  readonly deliberations: readonly Deliberation[];
   readonly redisUrl: string;
   redis(role: 'request-path' | 'background'): RedisClient;
   directoryStore(redis: RedisClient): DirectoryStore;
@@ -63,13 +71,20 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
     source = 'local stack';
   }
   const prefix = env.BCSS_TOPIC_PREFIX ?? 'bcss';
+  const configDir = env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR;
+  // Configuration is read and validated once, before anything connects: a bad file stops the start
+  // with its name, the path inside it and the reason (ConfigError).
+  const catalogue = loadCatalogue(join(configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
+  const deliberations = loadAuthorizations(join(configDir, 'authorizations'), catalogue);
   return {
     logger,
     kafka,
     client: createKafkaClient(kafka, logger),
     codec: loadAvroCodec(SCHEMA_DIR),
     topics: topicNames(prefix),
-    institutions: loadInstitutions(env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR),
+    institutions: loadInstitutions(configDir),
+    catalogue,
+    deliberations,
     redisUrl,
     redis: (role) => createRedisClient(redisUrl, { role, logger }),
     directoryStore: (redis) => createDirectoryStore(redis, redisKeys(env.BCSS_REDIS_PREFIX ?? prefix)),

@@ -22,8 +22,14 @@ export function registerStartCommand(program: Command): void {
         logger: runtime.logger,
       });
       log.info(
-        { kafka: runtime.kafka.brokers, from: runtime.source, topicsCreated: created.length },
-        `gateway running: directory commands on ${runtime.topics.directory('<institution>')}, answers on ${runtime.topics.replies('<institution>')}`,
+        {
+          kafka: runtime.kafka.brokers,
+          from: runtime.source,
+          topicsCreated: created.length,
+          services: runtime.catalogue.services.size,
+          deliberations: runtime.deliberations.map((d) => d.number),
+        },
+        `gateway running: directory commands on ${runtime.topics.prefix}.<institution>.directory, answers on ${runtime.topics.prefix}.<institution>.replies`,
       );
       let stopping = false;
       const stop = async (signal: string) => {

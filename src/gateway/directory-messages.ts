@@ -88,6 +88,10 @@ export function checkDirectoryCommand(record: DirectoryCommandRecord, topicInsti
   }
   if (!record.commandId || record.commandId.length > 128) return refusal('INVALID_MESSAGE', 'commandId must be 1–128 characters');
   if (!/^\d{11}$/.test(record.niss) || !isValidNiss(record.niss)) return refusal('INVALID_NISS');
+  // Any long decodes; only real instants (year 2000 to 9999) are times a command can have been issued.
+  if (!Number.isSafeInteger(record.issuedAt) || record.issuedAt < 946_684_800_000 || record.issuedAt > 253_402_300_799_999) {
+    return refusal('INVALID_MESSAGE', 'issuedAt is not a plausible time');
+  }
   const employer = employerOf(record);
   if (isRefusal(employer)) return employer;
   const at = new Date(record.issuedAt).toISOString();

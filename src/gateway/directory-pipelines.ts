@@ -7,6 +7,7 @@ import type { TopicNames } from '../messaging/topics.js';
 import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
 import { deadLetter } from './dead-letters.js';
+import { rebuildDirectory } from './directory-rebuild.js';
 import {
   checkDirectoryCommand,
   RECORD,
@@ -74,35 +75,46 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
   return async (messages: readonly InMessage[]) => {
     const records: OutRecord[] = [];
     for (const message of messages) {
-      const institution = topics.institutionOf(message.topic);
-      const decoded = decodeCommand(codec, message);
-      if (decoded instanceof CodecError || institution === null) {
-        const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
-        records.push(deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason));
-        if (institution !== null) {
-          records.push(ack(codec, topics, institution, message.key, {
-            commandId: null, niss: null, linesAfter: 0,
-            refusal: { code: 'INVALID_MESSAGE', detail: `the directory command could not be decoded: ${reason}` },
-          }));
-        }
-        continue;
+      try {
+        records.push(...intakeOne(message));
+      } catch {
+        // No message may stop its partition: whatever one does to the rules ends in the dead letters.
+        records.push(deadLetter(codec, topics, message, 'INTERNAL_ERROR', 'the command could not be processed'));
       }
-      const checked = checkDirectoryCommand(decoded, institution);
-      if ('code' in checked) {
-        records.push(ack(codec, topics, institution, message.key, {
-          commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked,
-        }));
-        continue;
-      }
-      records.push({ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { institution } });
     }
     return { records };
   };
+
+  function intakeOne(message: InMessage): OutRecord[] {
+    const institution = topics.institutionOf(message.topic);
+    const decoded = decodeCommand(codec, message);
+    if (decoded instanceof CodecError || institution === null) {
+      const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
+      const records = [deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason)];
+      if (institution !== null) {
+        records.push(ack(codec, topics, institution, message.key, {
+          commandId: null, niss: null, linesAfter: 0,
+          refusal: { code: 'INVALID_MESSAGE', detail: `the directory command could not be decoded: ${reason}` },
+        }));
+      }
+      return records;
+    }
+    const checked = checkDirectoryCommand(decoded, institution);
+    if ('code' in checked) {
+      return [ack(codec, topics, institution, message.key, { commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked })];
+    }
+    return [{ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { institution } }];
+  }
 }
 
-export function directoryWriterTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics' | 'store'>) {
+export function directoryWriterTransform(
+  deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics' | 'store'> & { recover: () => Promise<void> },
+) {
   const { codec, topics, store } = deps;
   return async (messages: readonly InMessage[]) => {
+    // The writer reads a person's lines from Redis: if Redis lost the directory, writing now would
+    // publish snapshots without the lines it forgot. Restore it from the changelog first.
+    if (!(await store.isPresent())) await deps.recover();
     const records: OutRecord[] = [];
     const decoded: Array<{ message: InMessage; record: DirectoryCommandRecord }> = [];
     for (const message of messages) {
@@ -162,7 +174,14 @@ export async function startDirectoryPipelines(deps: DirectoryPipelineDeps): Prom
     topics: [deps.topics.directoryCommands],
     transactionalIdPrefix: `${name}.directory-writer`,
     logger,
-    transform: directoryWriterTransform(deps),
+    transform: directoryWriterTransform({
+      ...deps,
+      recover: async () => {
+        logger.warn('the directory is missing from Redis: rebuilding it from the changelog before applying commands');
+        const { persons } = await rebuildDirectory({ client: deps.client, codec: deps.codec, topics: deps.topics, store: deps.store });
+        logger.info({ persons }, 'directory rebuilt from the changelog');
+      },
+    }),
   });
   return {
     async stop() {

@@ -21,6 +21,7 @@ export async function rebuildDirectory(deps: {
   const startOffsets = deps.resume
     ? new Map([...(await deps.store.rebuildOffsets())].map(([p, o]) => [p, (BigInt(o) + 1n).toString()]))
     : undefined;
+  // Counts snapshots applied (a person changed twice in the read counts twice; tombstones do not count).
   let persons = 0;
   await readTopicToEnd({
     client: deps.client,
@@ -36,9 +37,10 @@ export async function rebuildDirectory(deps: {
         return { niss: snapshot.niss, lines: fromSnapshotRecord(snapshot) };
       });
       await deps.store.applyFromChangelog(entries.filter((e) => e.niss !== ''), partition, last.offset);
-      persons += entries.length;
+      persons += entries.filter((e) => e.lines.length > 0).length;
       deps.onProgress?.(persons);
     },
   });
+  await deps.store.markPresent();
   return { persons };
 }

@@ -38,7 +38,9 @@ class IsoDateType extends avro.types.LogicalType {
   protected override _toValue(value: unknown): number | undefined {
     if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
     const ms = Date.parse(`${value}T00:00:00Z`);
-    return Number.isNaN(ms) ? undefined : ms / 86_400_000;
+    // Date.parse rolls 2024-02-30 over to March 1st: only a date that reads back the same is one.
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) return undefined;
+    return ms / 86_400_000;
   }
   /** avsc reads with the writer's type, then applies this: a date writer already yields the string. */
   protected override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {

@@ -7,7 +7,7 @@ import type { RedisClient } from './redis-connection.js';
  * client's auto-pipelining (one round trip per node), which, unlike an explicit pipeline or MULTI, also
  * works on Redis Cluster where a person's keys live in different slots.
  */
-type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'scan'>;
+type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'scan' | 'exists'>;
 
 export interface DirectoryStore {
   /** Every person's lines, read in one pipelined round trip; a person without lines maps to []. */
@@ -27,6 +27,9 @@ export interface DirectoryStore {
     offset: string,
   ): Promise<void>;
   rebuildOffsets(): Promise<Map<number, string>>;
+  /** False when Redis lost the directory (flushed, restarted without its files): rebuild before writing. */
+  isPresent(): Promise<boolean>;
+  markPresent(): Promise<void>;
   /** Number of persons with at least one line (SCAN; for operators, not the hot path). */
   countPersons(): Promise<number>;
 }
@@ -81,6 +84,14 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     async applyFromChangelog(entries, partition, offset) {
       await writeAll(entries);
       await redis.hset(keys.directoryRebuildOffsets, String(partition), offset);
+    },
+
+    async isPresent() {
+      return (await redis.exists(keys.directoryPresent)) === 1;
+    },
+
+    async markPresent() {
+      await redis.set(keys.directoryPresent, new Date().toISOString());
     },
 
     async rebuildOffsets() {

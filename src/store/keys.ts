@@ -10,6 +10,8 @@ export interface RedisKeys {
   readonly directoryPattern: string;
   /** Hash: changelog partition → last offset applied by a rebuild. */
   readonly directoryRebuildOffsets: string;
+  /** Set once the directory in Redis is complete; its absence means Redis was lost or flushed. */
+  readonly directoryPresent: string;
 }
 
 export function redisKeys(prefix = 'bcss'): RedisKeys {
@@ -19,5 +21,6 @@ export function redisKeys(prefix = 'bcss'): RedisKeys {
     directory: (niss) => `${prefix}:d:{${niss}}`,
     directoryPattern: `${prefix}:d:{*}`,
     directoryRebuildOffsets: `${prefix}:directory-rebuild-offsets`,
+    directoryPresent: `${prefix}:directory-present`,
   };
 }

@@ -103,4 +103,18 @@ describe('reference directory: commands applied, changelog rebuilt into an empti
     expect(persons).toBeGreaterThanOrEqual(3);
     expect(await decisions()).toEqual(before);
   });
+
+  it('restores a lost Redis from the changelog by itself before applying the next command', async () => {
+    await fx.redis.flushall();
+    const acks = await sendAndAwait('iriscare', [command({ institution: 'iriscare', niss: alice, capacity: '17/2', phase: 1 })]);
+    expect(acks.map((a) => a.status)).toEqual(['OK']);
+    const lines = await fx.store.read(alice);
+    // vaph's two pieces came back from the changelog; iriscare's new line was added to them, not instead.
+    expect(lines.map((l) => [l.institution, l.capacity, l.period.from, l.period.to])).toEqual([
+      ['iriscare', '17/2', '2024-01-01', null],
+      ['vaph', '12/10', '2024-01-01', '2024-06-30'],
+      ['vaph', '12/10', '2024-10-01', null],
+    ]);
+    expect(await fx.store.isPresent()).toBe(true);
+  });
 });

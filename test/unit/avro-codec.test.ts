@@ -97,3 +97,14 @@ describe('single-object encoding', () => {
     );
   });
 });
+
+describe('the date logical type', () => {
+  const codec = createAvroCodec({ current: [personV2] });
+  it.each(['2024-02-30', '2023-02-29', '2024-13-01', '24-01-01', '2024-1-1'])('refuses %s rather than rolling it over', (date) => {
+    expect(() => codec.encode('test.codec.Person', { niss: '1', birthDate: date, nickname: null })).toThrowError(/birthDate/);
+  });
+  it.each(['2024-02-29', '1900-01-01', '2099-12-31'])('accepts the real date %s', (date) => {
+    const bytes = codec.encode('test.codec.Person', { niss: '1', birthDate: date, nickname: null });
+    expect(codec.decode<{ birthDate: string }>('test.codec.Person', bytes).birthDate).toBe(date);
+  });
+});
