@@ -29,7 +29,7 @@ export function registerStartCommand(program: Command): void {
           services: runtime.catalogue.services.size,
           deliberations: runtime.deliberations.map((d) => d.number),
         },
-        `gateway running: directory commands on ${runtime.topics.prefix}.<institution>.directory, answers on ${runtime.topics.prefix}.<institution>.replies`,
+        `gateway running: directory commands on topics matching ${runtime.topics.patterns.directory.source}, answers on each institution's replies topic`,
       );
       let stopping = false;
       const stop = async (signal: string) => {
