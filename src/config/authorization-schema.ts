@@ -8,19 +8,12 @@
  * deliberation's top-level `purpose.text`, `legalBasis` and `retention`; it must list its services).
  */
 import { z } from 'zod';
+import { isIsoDate } from '../domain/period.js';
 import { BlockIdText, Identifier } from './catalogue-schema.js';
-
-function isCalendarDate(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (m === null) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 1 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}
 
 export const IsoDateText = z
   .string()
-  .refine(isCalendarDate, 'must be a calendar date written YYYY-MM-DD (quote it if YAML reads it otherwise)');
+  .refine(isIsoDate, 'must be a calendar date written YYYY-MM-DD (quote it if YAML reads it otherwise)');
 
 export const DurationText = z
   .string()

@@ -17,6 +17,7 @@
  * encodes with the same Avro schema.
  */
 import { ancestorsOf, type BlockDefinition, type BlockId, type EmployerMatcher, type PeriodFilter, type ServiceDefinition } from './catalogue.js';
+import { isIsoDate, overlaps, quarterPeriod } from './period.js';
 import type { EmployerRef, Period } from './types.js';
 
 export interface BlockFilterInput {
@@ -109,34 +110,18 @@ function normalCategory(value: unknown): string | null {
   return null;
 }
 
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-/** `2024Q3`, `2024-Q3`, and the DmfA's own `20243`. */
-const QUARTER = /^(\d{4})(?:-?[Qq])?([1-4])$/;
-
-function quarterBounds(value: unknown): Period | null {
-  if (typeof value !== 'string') return null;
-  const m = QUARTER.exec(value.trim());
-  if (m === null) return null;
-  const year = m[1] as string;
-  const q = Number(m[2]);
-  const ends = ['03-31', '06-30', '09-30', '12-31'];
-  const starts = ['01-01', '04-01', '07-01', '10-01'];
-  return { from: `${year}-${starts[q - 1]}`, to: `${year}-${ends[q - 1]}` };
-}
-
 function rowPeriod(row: Obj, filter: PeriodFilter): Period | null {
-  if ('quarterPath' in filter) return quarterBounds(valueAt(row, filter.quarterPath));
+  if ('quarterPath' in filter) {
+    const quarter = valueAt(row, filter.quarterPath);
+    return typeof quarter === 'string' ? quarterPeriod(quarter) : null;
+  }
   const from = valueAt(row, filter.fromPath);
-  if (typeof from !== 'string' || !ISO_DATE.test(from)) return null;
+  if (typeof from !== 'string' || !isIsoDate(from)) return null;
   if (filter.toPath === null) return { from, to: from };
   const to = valueAt(row, filter.toPath);
   if (to === null || to === undefined) return { from, to: null };
-  if (typeof to !== 'string' || !ISO_DATE.test(to)) return null;
+  if (typeof to !== 'string' || !isIsoDate(to)) return null;
   return { from, to };
-}
-
-function overlaps(a: Period, b: Period): boolean {
-  return (b.to === null || a.from <= b.to) && (a.to === null || b.from <= a.to);
 }
 
 type RowVerdict = 'keep' | 'employer' | 'category' | 'period';

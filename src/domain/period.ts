@@ -27,7 +27,8 @@ export type PeriodParseResult =
     };
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const QUARTER = /^(\d{4})(?:[Qq]|-[Qq]|\/)([1-4])$/;
+/** `2024Q3`, `2024-Q3`, `2024/3`, and the DmfA's own `20243`. */
+const QUARTER = /^(\d{4})(?:[Qq]|-[Qq]|\/)?([1-4])$/;
 const RANGE_SEPARATOR = '..';
 
 export function isLeapYear(year: number): boolean {
@@ -140,7 +141,7 @@ function maxEnd(a: IsoDate | null, b: IsoDate | null): IsoDate | null {
 // ---------------------------------------------------------------------------------------------------
 // Quarters
 
-/** Canonical quarter (`2024Q3`) from `2024Q3`, `2024q3`, `2024-Q3` or `2024/3`; null otherwise. */
+/** Canonical quarter (`2024Q3`) from `2024Q3`, `2024q3`, `2024-Q3`, `2024/3` or the DmfA's `20243`; null otherwise. */
 export function parseQuarter(value: string): Quarter | null {
   const m = QUARTER.exec(value.trim());
   if (m === null || m[1] === '0000') return null;

@@ -8,6 +8,7 @@
  * - `no-storage`: consultation only, nothing stored (19/010 §37, DOLSIS);
  * - `unspecified`: the deliberation sets no retention for the data (10/012).
  */
+import { daysInMonth } from './period.js';
 import type { IsoDate } from './types.js';
 
 export type Retention =
@@ -34,11 +35,6 @@ export function parseDateDuration(text: string): DateDuration | null {
     months: Number(mo ?? 0),
     days: Number(d ?? 0) + 7 * Number(w ?? 0),
   };
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 function pad(n: number, width: number): string {

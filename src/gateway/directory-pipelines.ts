@@ -112,9 +112,6 @@ export function directoryWriterTransform(
 ) {
   const { codec, topics, store } = deps;
   return async (messages: readonly InMessage[]) => {
-    // The writer reads a person's lines from Redis: if Redis lost the directory, writing now would
-    // publish snapshots without the lines it forgot. Restore it from the changelog first.
-    if (!(await store.isPresent())) await deps.recover();
     const records: OutRecord[] = [];
     const decoded: Array<{ message: InMessage; record: DirectoryCommandRecord }> = [];
     for (const message of messages) {
@@ -122,7 +119,12 @@ export function directoryWriterTransform(
       if (record instanceof CodecError) records.push(deadLetter(codec, topics, message, record.code, record.message));
       else decoded.push({ message, record });
     }
-    const current = await store.readMany(decoded.map((d) => d.record.niss));
+    const nisses = decoded.map((d) => d.record.niss);
+    // The presence check rides in the same auto-pipelined round trip as the reads. If Redis lost the
+    // directory, writing now would publish snapshots without the lines it forgot: restore it from the
+    // changelog, then read again.
+    const [present, read] = await Promise.all([store.isPresent(), store.readMany(nisses)]);
+    const current = present ? read : await deps.recover().then(() => store.readMany(nisses));
     const changed = new Map<string, { lines: Integration[]; commandId: string; institution: string }>();
     for (const { message, record } of decoded) {
       // Checked again: the commands topic is internal, but the writer trusts nothing it did not check.

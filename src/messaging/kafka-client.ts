@@ -120,15 +120,22 @@ async function translated<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-/** For reads that are safe to repeat: retriable Kafka errors (a leader moving, metadata not yet current) are retried briefly. */
-async function retried<T>(operation: () => Promise<T>, attempts = 8): Promise<T> {
+/**
+ * Repeats an operation while `shouldRetry` says the failure is passing, with a growing pause. Reads
+ * that are safe to repeat use the default: any retriable Kafka error (a leader moving, metadata not yet
+ * current).
+ */
+export async function retrying<T>(
+  operation: () => Promise<T>,
+  { attempts = 8, shouldRetry = (error: MessagingError) => error.retriable } = {},
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
       const failure = toMessagingError(error);
-      if (!failure.retriable || attempt >= attempts) throw failure;
-      await new Promise((r) => setTimeout(r, 100 * attempt));
+      if (!shouldRetry(failure) || attempt >= attempts) throw failure;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
     }
   }
 }
@@ -309,18 +316,18 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         });
       }),
     topicEndOffsets: (topic) =>
-      retried(async () =>
+      retrying(async () =>
         (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
       ),
     topicOffsets: (topic) =>
-      retried(async () =>
+      retrying(async () =>
         (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })),
       ),
     disconnect: () => admin.disconnect(),
   };
 }
 
-function toKafkaMessages(messages: readonly OutMessage[]) {
+export function toKafkaMessages(messages: readonly OutMessage[]) {
   return messages.map((m) => ({
     key: m.key ?? null,
     value: m.value,

@@ -1,7 +1,9 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import {
+  retrying,
   toInMessages,
+  toKafkaMessages,
   toMessagingError,
   type InMessage,
   type KafkaClient,
@@ -19,21 +21,11 @@ export interface OutRecord extends OutMessage {
   readonly topic: string;
 }
 
-export interface ChunkResult<T = unknown> {
+export interface ChunkResult {
   readonly records: readonly OutRecord[];
-  /** Handed to `afterCommit` once the transaction is committed (e.g. Redis writes derived from it). */
-  readonly afterCommit?: T;
 }
 
-export interface CommittedChunk<T> {
-  readonly topic: string;
-  readonly partition: number;
-  readonly result: T;
-  /** Base offsets of what was written, per output topic-partition. */
-  readonly written: ReadonlyArray<{ topic: string; partition: number; baseOffset: string }>;
-}
-
-export interface TransactionalPipelineOptions<T> {
+export interface TransactionalPipelineOptions {
   readonly client: KafkaClient;
   readonly groupId: string;
   readonly topics: ReadonlyArray<string | RegExp>;
@@ -44,29 +36,11 @@ export interface TransactionalPipelineOptions<T> {
   /** Messages per transaction at most; keeps transactions short and heartbeats regular. */
   readonly chunkSize?: number;
   readonly partitionsConsumedConcurrently?: number;
-  /** Called when partitions are assigned, before any of their messages is handled. */
-  readonly onAssigned?: (assignment: ReadonlyArray<{ topic: string; partitions: number[] }>) => Promise<void>;
-  transform(messages: readonly InMessage[]): Promise<ChunkResult<T>>;
-  afterCommit?(committed: CommittedChunk<T>): Promise<void>;
+  transform(messages: readonly InMessage[]): Promise<ChunkResult>;
 }
 
 export interface RunningPipeline {
   stop(): Promise<void>;
-}
-
-const CONCURRENT_TRANSACTIONS_RETRIES = 10;
-
-/** kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (its issue #430): we do. */
-async function withConcurrentTransactionsRetry<T>(operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      const type = toMessagingError(error).type;
-      if (type !== 'CONCURRENT_TRANSACTIONS' || attempt >= CONCURRENT_TRANSACTIONS_RETRIES) throw error;
-      await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-    }
-  }
 }
 
 function groupByTopic(records: readonly OutRecord[]) {
@@ -76,18 +50,10 @@ function groupByTopic(records: readonly OutRecord[]) {
     if (!list) byTopic.set(topic, (list = []));
     list.push(message);
   }
-  return [...byTopic].map(([topic, messages]) => ({
-    topic,
-    messages: messages.map((m) => ({
-      key: m.key ?? null,
-      value: m.value,
-      headers: m.headers ? { ...m.headers } : undefined,
-      ...(m.partition === undefined ? {} : { partition: m.partition }),
-    })),
-  }));
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages: toKafkaMessages(messages) }));
 }
 
-export async function runTransactionalPipeline<T>(options: TransactionalPipelineOptions<T>): Promise<RunningPipeline> {
+export async function runTransactionalPipeline(options: TransactionalPipelineOptions): Promise<RunningPipeline> {
   const log = options.logger.child({ module: 'pipeline', group: options.groupId });
   const kafka = options.client.raw;
   const chunkSize = options.chunkSize ?? 500;
@@ -120,15 +86,6 @@ export async function runTransactionalPipeline<T>(options: TransactionalPipeline
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 1_048_576,
   });
-  if (options.onAssigned) {
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
-        topic,
-        partitions: partitions as number[],
-      }));
-      options.onAssigned?.(assignment).catch((error: unknown) => log.error({ err: error }, 'onAssigned failed'));
-    });
-  }
   await consumer.connect();
   for (const topic of options.topics) {
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
@@ -148,19 +105,19 @@ export async function runTransactionalPipeline<T>(options: TransactionalPipeline
         const result = await options.transform(chunk);
         const producer = await producerFor(batch.topic, batch.partition);
         const transaction = await producer.transaction();
-        let written: Array<{ topic: string; partition: number; baseOffset: string }> = [];
         try {
           if (result.records.length > 0) {
-            const metadata = await transaction.sendBatch({ topicMessages: groupByTopic(result.records), acks: -1 });
-            written = metadata.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+            await transaction.sendBatch({ topicMessages: groupByTopic(result.records), acks: -1 });
           }
-          await withConcurrentTransactionsRetry(() =>
+          // kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (its issue #430): we do.
+          await retrying(() =>
             transaction.sendOffsets({
               consumerGroupId: options.groupId,
               topics: [
                 { topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] },
               ],
             }),
+            { attempts: 10, shouldRetry: (error) => error.type === 'CONCURRENT_TRANSACTIONS' },
           );
           await transaction.commit();
         } catch (error) {
@@ -168,9 +125,6 @@ export async function runTransactionalPipeline<T>(options: TransactionalPipeline
           throw toMessagingError(error);
         }
         payload.resolveOffset(last.offset);
-        if (options.afterCommit && result.afterCommit !== undefined) {
-          await options.afterCommit({ topic: batch.topic, partition: batch.partition, result: result.afterCommit, written });
-        }
         await payload.heartbeat();
       }
     },

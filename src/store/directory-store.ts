@@ -7,7 +7,7 @@ import type { RedisClient } from './redis-connection.js';
  * client's auto-pipelining (one round trip per node), which, unlike an explicit pipeline or MULTI, also
  * works on Redis Cluster where a person's keys live in different slots.
  */
-type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'scan' | 'exists'>;
+type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'exists'>;
 
 export interface DirectoryStore {
   /** Every person's lines, read in one pipelined round trip; a person without lines maps to []. */
@@ -30,8 +30,6 @@ export interface DirectoryStore {
   /** False when Redis lost the directory (flushed, restarted without its files): rebuild before writing. */
   isPresent(): Promise<boolean>;
   markPresent(): Promise<void>;
-  /** Number of persons with at least one line (SCAN; for operators, not the hot path). */
-  countPersons(): Promise<number>;
 }
 
 export class DirectoryStoreError extends Error {
@@ -97,17 +95,6 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     async rebuildOffsets() {
       const all = await redis.hgetall(keys.directoryRebuildOffsets);
       return new Map(Object.entries(all).map(([partition, offset]) => [Number(partition), offset]));
-    },
-
-    async countPersons() {
-      let cursor = '0';
-      let count = 0;
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', keys.directoryPattern, 'COUNT', 1000);
-        cursor = next;
-        count += found.length;
-      } while (cursor !== '0');
-      return count;
     },
   };
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions, principalNames } from '../../src/config/load-institutions.js';
-import type { StackCredentials } from '../../src/stack/local-stack.js';
+import { freePort, type StackCredentials } from '../../src/stack/local-stack.js';
 import type { TestStack } from './stack-context.js';
 
 /**
@@ -12,17 +11,6 @@ import type { TestStack } from './stack-context.js';
  */
 const KAFKA_IMAGE = 'apache/kafka:3.9.2';
 const REDIS_IMAGE = 'redis:7.4';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const secret = () => randomBytes(18).toString('base64url');
 
