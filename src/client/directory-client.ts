@@ -32,7 +32,7 @@ export async function createDirectoryClient(deps: {
     async listen(onAck) {
       const admin = await deps.client.admin();
       const ends = await admin.topicEndOffsets(repliesTopic).finally(() => admin.disconnect());
-      consumer = await deps.client.consumer({ groupId: `bcss-directory-client-${randomUUID()}`, topics: [repliesTopic] });
+      consumer = await deps.client.consumer({ groupId: `${deps.topics.prefix}.${deps.institution}.directory-client.${randomUUID()}`, topics: [repliesTopic] });
       await consumer.run(async (batch) => {
         for (const message of batch.messages) {
           if (message.headers.type !== 'directory-ack' || !message.value) continue;

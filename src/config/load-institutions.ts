@@ -12,6 +12,9 @@ const InstitutionsFile = z
     ),
     sources: z.array(z.object({ id, name: z.string().min(1) }).strict()),
     auditors: z.array(id).min(1),
+    // The audit sealer runs as a principal of its own: it reads the audit trail and writes only its
+    // seals, so neither the gateway (which writes the trail) nor an auditor (who checks it) can seal.
+    sealer: id.default('audit-sealer'),
   })
   .strict();
 
@@ -21,13 +24,14 @@ export function sourcePrincipal(sourceId: string): string {
   return `source-${sourceId}`;
 }
 
-/** Every SCRAM user the switch needs: the gateway, institutions, sources and auditors. */
+/** Every SCRAM user the switch needs: the gateway, institutions, sources, auditors and the audit sealer. */
 export function principalNames(institutions: Institutions): string[] {
   return [
     'gateway',
     ...institutions.institutions.map((i) => i.id),
     ...institutions.sources.map((s) => sourcePrincipal(s.id)),
     ...institutions.auditors,
+    institutions.sealer,
   ];
 }
 

@@ -7,6 +7,7 @@ import type { TopicNames } from '../messaging/topics.js';
 import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
 import { deadLetter } from './dead-letters.js';
+import { auditMessage, auditRecord } from './exchange-messages.js';
 import { rebuildDirectory } from './directory-rebuild.js';
 import {
   checkDirectoryCommand,
@@ -27,7 +28,8 @@ import {
  *
  * The writer applies commands in order to the person's lines (pure rules in src/domain/directory.ts),
  * writes Redis, and in one Kafka transaction with the consumed offsets publishes the new snapshot to
- * the compacted changelog and the acknowledgements. Redis is written before the commit so that the
+ * the compacted changelog, the acknowledgements and a DIRECTORY_CHANGED audit record per command
+ * (refusals, at either stage, are audited as DIRECTORY_REFUSED in the same transaction as their ack). Redis is written before the commit so that the
  * next command about the same person reads its predecessor's result; if the commit then fails, the
  * commands are consumed again and, integrate and deintegrate being idempotent, give the same lines.
  */
@@ -58,6 +60,36 @@ function ack(
     answeredAt: Date.now(),
   };
   return { topic: topics.replies(institution), key, value: codec.encode(RECORD.ack, record), headers: { type: 'directory-ack' } };
+}
+
+/**
+ * The audit record of a directory command: who integrated (or deintegrated) whom, in which capacity,
+ * for which period and employer — or which refusal it got. The ticket is the command's id.
+ */
+function directoryAudit(
+  codec: AvroCodec,
+  topics: TopicNames,
+  institution: string,
+  record: DirectoryCommandRecord | null,
+  outcome: { refusal?: Refusal },
+): OutRecord {
+  const refused = outcome.refusal;
+  const employer =
+    record?.employerKind && record.employerId ? { kind: record.employerKind, id: record.employerId, category: null } : null;
+  return auditMessage(
+    codec,
+    topics,
+    auditRecord(refused ? 'DIRECTORY_REFUSED' : 'DIRECTORY_CHANGED', refused ? refused.code : 'OK', {
+      ticket: record?.commandId || null,
+      requester: institution,
+      service: 'directory',
+      // What the command asked for (INTEGRATE / DEINTEGRATE and the capacity), never more.
+      purpose: record ? `${record.action}${record.capacity ? ` ${record.capacity}` : ''}` : null,
+      subjectNiss: record?.niss || null,
+      employer,
+      effectivePeriods: record?.periodFrom ? [{ from: record.periodFrom, to: record.periodTo }] : [],
+    }),
+  );
 }
 
 function decodeCommand(codec: AvroCodec, message: InMessage): DirectoryCommandRecord | CodecError {
@@ -92,16 +124,18 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
       const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
       const records = [deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason)];
       if (institution !== null) {
-        records.push(ack(codec, topics, institution, message.key, {
-          commandId: null, niss: null, linesAfter: 0,
-          refusal: { code: 'INVALID_MESSAGE', detail: `the directory command could not be decoded: ${reason}` },
-        }));
+        const refused: Refusal = { code: 'INVALID_MESSAGE', detail: `the directory command could not be decoded: ${reason}` };
+        records.push(ack(codec, topics, institution, message.key, { commandId: null, niss: null, linesAfter: 0, refusal: refused }));
+        records.push(directoryAudit(codec, topics, institution, null, { refusal: refused }));
       }
       return records;
     }
     const checked = checkDirectoryCommand(decoded, institution);
     if ('code' in checked) {
-      return [ack(codec, topics, institution, message.key, { commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked })];
+      return [
+        ack(codec, topics, institution, message.key, { commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked }),
+        directoryAudit(codec, topics, institution, decoded, { refusal: checked }),
+      ];
     }
     return [{ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { institution } }];
   }
@@ -133,6 +167,7 @@ export function directoryWriterTransform(
         records.push(ack(codec, topics, record.institution, message.key, {
           commandId: record.commandId, niss: null, linesAfter: 0, refusal: checked,
         }));
+        records.push(directoryAudit(codec, topics, record.institution, record, { refusal: checked }));
         continue;
       }
       const before = current.get(record.niss) ?? [];
@@ -142,6 +177,7 @@ export function directoryWriterTransform(
       records.push(ack(codec, topics, record.institution, record.niss, {
         commandId: record.commandId, niss: record.niss, linesAfter: listFor(after, record.institution).length,
       }));
+      records.push(directoryAudit(codec, topics, record.institution, record, {}));
     }
     await store.writeMany([...changed].map(([niss, { lines }]) => ({ niss, lines })));
     const changedAt = Date.now();
@@ -180,7 +216,13 @@ export async function startDirectoryPipelines(deps: DirectoryPipelineDeps): Prom
       ...deps,
       recover: async () => {
         logger.warn('the directory is missing from Redis: rebuilding it from the changelog before applying commands');
-        const { persons } = await rebuildDirectory({ client: deps.client, codec: deps.codec, topics: deps.topics, store: deps.store });
+        const { persons } = await rebuildDirectory({
+          client: deps.client,
+          codec: deps.codec,
+          topics: deps.topics,
+          store: deps.store,
+          groupPrefix: `${name}.directory-rebuild`,
+        });
         logger.info({ persons }, 'directory rebuilt from the changelog');
       },
     }),

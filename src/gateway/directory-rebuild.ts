@@ -17,6 +17,8 @@ export async function rebuildDirectory(deps: {
   store: DirectoryStore;
   resume?: boolean;
   onProgress?: (persons: number) => void;
+  /** Prefix of the reading group, one the connected principal may use under its ACLs. */
+  groupPrefix?: string;
 }): Promise<{ persons: number }> {
   const startOffsets = deps.resume
     ? new Map([...(await deps.store.rebuildOffsets())].map(([p, o]) => [p, (BigInt(o) + 1n).toString()]))
@@ -27,6 +29,7 @@ export async function rebuildDirectory(deps: {
     client: deps.client,
     topic: deps.topics.directoryChangelog,
     ...(startOffsets ? { startOffsets } : {}),
+    ...(deps.groupPrefix ? { groupPrefix: deps.groupPrefix } : {}),
     onBatch: async ({ partition, messages }) => {
       const last = messages[messages.length - 1];
       if (!last) return;

@@ -33,6 +33,7 @@ export function topicSpecs(topics: TopicNames, institutions: Institutions, parti
     { topic: topics.authorizations, partitions: 1, config: { 'cleanup.policy': 'compact' } },
     { topic: topics.audit, partitions, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS, 'retention.bytes': '-1' } },
     { topic: topics.auditSeals, partitions: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS } },
+    { topic: topics.exchangeTimeouts, partitions, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
     { topic: topics.deadLetter, partitions: 1, config: { 'retention.ms': String(90 * 24 * 3600 * 1000) } },
   );
   return specs;

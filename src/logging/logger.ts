@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -11,6 +12,8 @@ const REDACTED_PATHS = [
   '*.niss',
   'subjectNiss',
   '*.subjectNiss',
+  'newNiss',
+  '*.newNiss',
   'payload',
   '*.payload',
   'password',
@@ -27,6 +30,26 @@ export interface LoggerOptions {
   readonly destination?: NodeJS.WritableStream;
 }
 
+/**
+ * Free text from outside (a source's error message) may quote a person's number: every run of 11
+ * digits (with or without the usual separators) is masked but for its last three digits.
+ */
+export function maskNissIn(text: string): string {
+  return text.replace(/\b\d{2}[.\s]?\d{2}[.\s]?\d{2}[-.\s]?\d{3}[.\s]?\d{2}\b/g, (m) => `********${m.replace(/\D/g, '').slice(-3)}`);
+}
+
+/**
+ * JSON lines by default (for log shippers); human-readable through pino-pretty when LOG_FORMAT=pretty,
+ * or when stdout is a terminal and LOG_FORMAT is not `json`.
+ */
+function defaultDestination(): NodeJS.WritableStream {
+  const format = process.env.LOG_FORMAT;
+  if (format === 'pretty' || (format !== 'json' && process.stdout.isTTY)) {
+    return pretty({ colorize: process.stdout.isTTY && !process.env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  }
+  return process.stdout;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
@@ -36,7 +59,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? process.stdout,
+    options.destination ?? defaultDestination(),
   );
 }
 

@@ -30,17 +30,55 @@ export class CodecError extends Error {
   }
 }
 
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil): plain integer
+ * arithmetic, no Date object — date fields are converted on every encode and decode of the hot path.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+function daysInMonthOf(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** Recent conversions: a payload repeats the same few dates (quarter bounds, in and out dates). */
+const DATE_CACHE_LIMIT = 20_000;
+const daysByText = new Map<string, number>();
+const textByDays = new Map<number, string>();
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): V {
+  if (map.size >= DATE_CACHE_LIMIT) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 /** Avro `date` (days since the epoch) seen by the code as an ISO `YYYY-MM-DD` string. */
 class IsoDateType extends avro.types.LogicalType {
   protected override _fromValue(days: number): string {
-    return new Date(days * 86_400_000).toISOString().slice(0, 10);
+    const known = textByDays.get(days);
+    if (known !== undefined) return known;
+    return remember(textByDays, days, new Date(days * 86_400_000).toISOString().slice(0, 10));
   }
   protected override _toValue(value: unknown): number | undefined {
-    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-    const ms = Date.parse(`${value}T00:00:00Z`);
-    // Date.parse rolls 2024-02-30 over to March 1st: only a date that reads back the same is one.
-    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) return undefined;
-    return ms / 86_400_000;
+    if (typeof value !== 'string') return undefined;
+    const known = daysByText.get(value);
+    if (known !== undefined) return known;
+    if (value.length !== 10 || value[4] !== '-' || value[7] !== '-') return undefined;
+    const year = Number(value.slice(0, 4));
+    const month = Number(value.slice(5, 7));
+    const day = Number(value.slice(8, 10));
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || month < 1 || month > 12 || day < 1 || day > daysInMonthOf(year, month)) {
+      // A day that does not exist (2024-02-30) is refused, never rolled over.
+      return undefined;
+    }
+    return remember(daysByText, value, daysFromCivil(year, month, day));
   }
   /** avsc reads with the writer's type, then applies this: a date writer already yields the string. */
   protected override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {

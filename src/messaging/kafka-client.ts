@@ -63,6 +63,13 @@ export interface AclGrant {
   readonly operation: AclOperation;
 }
 
+export interface AclGrantFilter {
+  readonly principal?: string;
+  readonly resource?: AclResource;
+  readonly name?: string;
+  readonly pattern?: AclGrant['pattern'];
+}
+
 /** Kafka's error types that mean "you may not": they never become retries. */
 const ACCESS_DENIED = new Set([
   'TOPIC_AUTHORIZATION_FAILED',
@@ -140,12 +147,20 @@ export async function retrying<T>(
   }
 }
 
+/**
+ * Warnings kafkajs prints for choices made on purpose: bounded retries keep a transactional producer
+ * from hanging forever (the transaction's abort and Kafka's redelivery give exactly-once instead), and
+ * the default partitioner is the one every component uses.
+ */
+const EXPECTED_WARNINGS = [/^Limiting retries for the idempotent producer/, /^KafkaJS v2\.0\.0 switched default partitioner/];
+
 function kafkajsLogCreator(logger: Logger) {
   const child = logger.child({ module: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      if (level === logLevel.ERROR) child.error(extra, message);
+      if (level === logLevel.WARN && EXPECTED_WARNINGS.some((w) => w.test(message))) child.debug(extra, message);
+      else if (level === logLevel.ERROR) child.error(extra, message);
       else if (level === logLevel.WARN) child.warn(extra, message);
       else if (level === logLevel.INFO) child.debug(extra, message);
       else child.trace(extra, message);
@@ -173,15 +188,33 @@ export interface KafkaAdmin {
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   createAcls(grants: readonly AclGrant[]): Promise<void>;
+  /**
+   * The ALLOW entries a filter matches (an omitted field matches anything), as far as AclGrant can
+   * express them: entries of other operations or resource types are left out.
+   */
+  describeAcls(filter?: AclGrantFilter): Promise<AclGrant[]>;
+  /** Deletes exactly these entries (no wildcard); returns how many existed. */
+  deleteAcls(grants: readonly AclGrant[]): Promise<number>;
   /** Latest (high-watermark) offsets per partition. */
   topicEndOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>>;
   /** Low (log start) and high (high watermark) offsets per partition. */
   topicOffsets(topic: string): Promise<Array<{ partition: number; low: string; high: string }>>;
+  /**
+   * How far a consumer group is behind, per topic: the sum over partitions of (high watermark − the
+   * group's committed offset; the log start when it has none). Transaction markers count too, so an
+   * idle transactional topic shows a lag of at most one per partition.
+   */
+  groupLag(groupId: string): Promise<Map<string, number>>;
   disconnect(): Promise<void>;
 }
 
 export interface MessageProducer {
   send(topic: string, messages: readonly OutMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface TransactionalProducer {
+  sendAtomically(records: ReadonlyArray<OutMessage & { readonly topic: string }>): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -221,6 +254,11 @@ export interface KafkaClient {
    * IDEMPOTENT_WRITE on the cluster) when it starts, before any topic is named.
    */
   producer(options?: { idempotent?: boolean }): Promise<MessageProducer>;
+  /**
+   * Writes to several topics all at once or not at all (one Kafka transaction per call), for producers
+   * that consume nothing; consume–transform–produce uses the transactional pipeline instead.
+   */
+  transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<MessageConsumer>;
   /** Escape hatch for the transactional pipeline in this folder; not for use outside src/messaging. */
   readonly raw: Kafka;
@@ -257,6 +295,34 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       await translated(() => producer.connect());
       return wrapProducer(producer);
     },
+    async transactionalProducer(transactionalId) {
+      const producer = kafka.producer({
+        transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await translated(() => producer.connect());
+      return {
+        sendAtomically: (records) =>
+          translated(async () => {
+            const byTopic = new Map<string, OutMessage[]>();
+            for (const { topic, ...message } of records) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+            const transaction = await producer.transaction();
+            try {
+              await transaction.sendBatch({
+                topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages: toKafkaMessages(messages) })),
+                acks: -1,
+              });
+              await transaction.commit();
+            } catch (error) {
+              await transaction.abort().catch(() => undefined);
+              throw error;
+            }
+          }),
+        disconnect: () => producer.disconnect(),
+      };
+    },
     async consumer(options) {
       const consumer = kafka.consumer({
         groupId: options.groupId,
@@ -285,18 +351,30 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         const existing = new Set(await admin.listTopics());
         const missing = specs.filter((spec) => !existing.has(spec.topic));
         if (missing.length === 0) return [];
-        const topics: ITopicConfig[] = missing.map((spec) => ({
-          topic: spec.topic,
-          numPartitions: spec.partitions,
-          replicationFactor: -1,
-          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-        }));
-        try {
-          await admin.createTopics({ topics, waitForLeaders: true });
-        } catch (error) {
-          // A concurrent creator won the race: fine, as long as the topics now exist.
-          const now = new Set(await admin.listTopics());
-          if (!missing.every((spec) => now.has(spec.topic))) throw error;
+        const configs = (list: readonly TopicSpec[]): ITopicConfig[] =>
+          list.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: -1,
+            configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+          }));
+        // Just after creation the broker may not serve the new partitions' metadata yet ("does not host
+        // this topic-partition"), and a concurrent creator may win the race: retry what is still not
+        // listed, for a bounded time, until every topic exists.
+        const deadline = Date.now() + 30_000;
+        let remaining: readonly TopicSpec[] = missing;
+        for (;;) {
+          try {
+            await admin.createTopics({ topics: configs(remaining), waitForLeaders: true });
+            break;
+          } catch (error) {
+            const now = new Set(await admin.listTopics());
+            remaining = remaining.filter((spec) => !now.has(spec.topic));
+            if (remaining.length === 0) break;
+            const failure = toMessagingError(error);
+            if ((!failure.retriable && failure.type !== 'TOPIC_ALREADY_EXISTS') || Date.now() > deadline) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
         }
         return missing.map((spec) => spec.topic);
       }),
@@ -304,16 +382,38 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     createAcls: (grants) =>
       translated(async () => {
         await admin.createAcls({
-          acl: grants.map((grant) => ({
-            resourceType: AclResourceTypes[grant.resource],
-            resourceName: grant.name,
-            resourcePatternType: ResourcePatternTypes[grant.pattern],
-            principal: grant.principal,
-            host: '*',
-            operation: AclOperationTypes[grant.operation],
-            permissionType: AclPermissionTypes.ALLOW,
-          })),
+          acl: grants.map(toKafkaAcl),
         });
+      }),
+    describeAcls: (filter = {}) =>
+      translated(async () => {
+        const response = await admin.describeAcls({
+          resourceType: filter.resource ? AclResourceTypes[filter.resource] : AclResourceTypes.ANY,
+          resourcePatternType: filter.pattern ? ResourcePatternTypes[filter.pattern] : ResourcePatternTypes.ANY,
+          operation: AclOperationTypes.ANY,
+          permissionType: AclPermissionTypes.ALLOW,
+          ...(filter.name === undefined ? {} : { resourceName: filter.name }),
+          ...(filter.principal === undefined ? {} : { principal: filter.principal }),
+        });
+        const grants: AclGrant[] = [];
+        for (const resource of response.resources) {
+          const type = nameOf(AclResourceTypes, resource.resourceType, ACL_RESOURCES);
+          const pattern = nameOf(ResourcePatternTypes, resource.resourcePatternType, ACL_PATTERNS);
+          if (!type || !pattern) continue;
+          for (const acl of resource.acls) {
+            const operation = nameOf(AclOperationTypes, acl.operation, ACL_OPERATIONS);
+            if (operation) grants.push({ principal: acl.principal, resource: type, name: resource.resourceName, pattern, operation });
+          }
+        }
+        return grants;
+      }),
+    deleteAcls: (grants) =>
+      translated(async () => {
+        if (grants.length === 0) return 0;
+        const response = await admin.deleteAcls({
+          filters: grants.map(toKafkaAcl),
+        });
+        return response.filterResponses.reduce((sum, r) => sum + r.matchingAcls.length, 0);
       }),
     topicEndOffsets: (topic) =>
       retrying(async () =>
@@ -323,6 +423,22 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
       retrying(async () =>
         (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })),
       ),
+    groupLag: (groupId) =>
+      translated(async () => {
+        const committed = await admin.fetchOffsets({ groupId });
+        const lag = new Map<string, number>();
+        for (const { topic, partitions } of committed) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          let behind = 0;
+          for (const end of ends) {
+            const at = partitions.find((p) => p.partition === end.partition)?.offset;
+            const from = at === undefined || at === '-1' ? Number(end.low) : Number(at);
+            behind += Math.max(0, Number(end.high) - from);
+          }
+          lag.set(topic, behind);
+        }
+        return lag;
+      }),
     disconnect: () => admin.disconnect(),
   };
 }
@@ -334,6 +450,19 @@ export function toKafkaMessages(messages: readonly OutMessage[]) {
     headers: toKafkaHeaders(m.headers),
     ...(m.partition === undefined ? {} : { partition: m.partition }),
   }));
+}
+
+/** One ALLOW entry as kafkajs names it, for creating and for deleting exactly that entry. */
+function toKafkaAcl(grant: AclGrant) {
+  return {
+    resourceType: AclResourceTypes[grant.resource],
+    resourceName: grant.name,
+    resourcePatternType: ResourcePatternTypes[grant.pattern],
+    principal: grant.principal,
+    host: '*',
+    operation: AclOperationTypes[grant.operation],
+    permissionType: AclPermissionTypes.ALLOW,
+  };
 }
 
 function wrapProducer(producer: Producer): MessageProducer {
@@ -383,3 +512,125 @@ function wrapConsumer(consumer: Consumer, options: ConsumerOptions): MessageCons
 }
 
 export type { Transaction };
+
+// Records, so that a member added to a union has to be added here too.
+const ACL_OPERATIONS: Readonly<Record<AclOperation, true>> = { READ: true, WRITE: true, DESCRIBE: true, CREATE: true, ALL: true };
+const ACL_RESOURCES: Readonly<Record<AclResource, true>> = { TOPIC: true, GROUP: true, TRANSACTIONAL_ID: true, CLUSTER: true };
+const ACL_PATTERNS: Readonly<Record<AclGrant['pattern'], true>> = { LITERAL: true, PREFIXED: true };
+
+/** The name of a kafkajs enum value, when it is one of `names`. */
+function nameOf<N extends string>(enumeration: object, value: number, names: Readonly<Record<N, true>>): N | undefined {
+  return (Object.keys(names) as N[]).find((name) => (enumeration as Record<string, unknown>)[name] === value);
+}
+
+/**
+ * Reads the one partition of `topic` that holds every message written with `key`, from its beginning
+ * (or from the first message stamped at or after `fromTimestamp`) to the end it had when the read
+ * began, then stops; `onBatch` gets that partition's messages in order, each once.
+ *
+ * Which partition: Kafka's default partitioner, murmur2 of the key's bytes modulo the partition count
+ * (the Java client's and kafkajs's, the one every producer of the switch uses), applied here with
+ * kafkajs's own implementation to the partition count the broker reports — so a search for one key
+ * reads a quarter of a four-partition topic instead of all of it.
+ *
+ * Why here rather than through `consumer()` and `readTopicToEnd`: a partition written in transactions
+ * ends with a commit marker that no message shows, so only kafkajs's batch events tell that the end is
+ * reached; and the read joins `groupId`, which must be one the caller's principal may join (an auditor
+ * only joins groups under `<prefix>.auditor.`). Alone in its group, the consumer is assigned every
+ * partition: the others are paused and their messages ignored. It commits nothing. Aborting `signal`
+ * stops the read, which then rejects with the signal's reason.
+ */
+export async function readKeyPartition(
+  client: KafkaClient,
+  options: {
+    readonly topic: string;
+    readonly key: string | Buffer;
+    readonly groupId: string;
+    readonly fromTimestamp?: number;
+    readonly signal?: AbortSignal;
+    /** Told which partition and offsets the read covers, before it begins. */
+    onStart?(range: { partition: number; partitions: number; startOffset: string; endOffset: string }): void;
+    onBatch(messages: readonly InMessage[]): void | Promise<void>;
+  },
+): Promise<{ partition: number; partitions: number; startOffset: string; endOffset: string; messages: number }> {
+  const { topic } = options;
+  const kafka = client.raw;
+  const admin = kafka.admin();
+  let ends: Array<{ partition: number; low: string; high: string }>;
+  let timestampOffsets: Array<{ partition: number; offset: string }> | null = null;
+  try {
+    await translated(() => admin.connect());
+    ends = await retrying(() => admin.fetchTopicOffsets(topic));
+    if (options.fromTimestamp !== undefined) {
+      const at = options.fromTimestamp;
+      timestampOffsets = await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, at));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const partitionMetadata = ends.map((p) => ({ partitionId: p.partition, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partition = kafkajs.Partitioners.DefaultPartitioner()({ topic, partitionMetadata, message: { key: options.key, value: null } });
+  const bounds = ends.find((p) => p.partition === partition);
+  if (!bounds) throw new MessagingError('UNKNOWN_TOPIC_OR_PARTITION', false, `${topic} has no partition ${partition}`);
+  const byTime = timestampOffsets?.find((p) => p.partition === partition)?.offset;
+  // A timestamp past every message gives the end; one before the log start, the log start.
+  const start = byTime !== undefined && BigInt(byTime) > BigInt(bounds.low) ? BigInt(byTime) : BigInt(bounds.low);
+  const end = BigInt(bounds.high);
+  const result = { partition, partitions: ends.length, startOffset: start.toString(), endOffset: bounds.high, messages: 0 };
+  options.onStart?.({ partition, partitions: ends.length, startOffset: result.startOffset, endOffset: result.endOffset });
+  if (start >= end) return result;
+  options.signal?.throwIfAborted();
+
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    // Large fetches of the one partition: a search is a sequential scan, the round trips are the cost.
+    maxBytesPerPartition: 16 * 1_048_576,
+    maxBytes: 32 * 1_048_576,
+    // Bounds the idle poll a disconnect waits for.
+    maxWaitTimeInMs: 250,
+  });
+  // The next offset to hand over: a fetch sent before the seek took effect may repeat messages.
+  let next = start;
+  let done!: () => void;
+  let failed!: (error: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => {
+    done = resolve;
+    failed = reject;
+  });
+  // Awaited below unless connecting fails first: then a crash or an abort must not go unhandled.
+  finished.catch(() => undefined);
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    const payload = event.payload as { partition: number; lastOffset: string };
+    if (payload.partition === partition && BigInt(payload.lastOffset) + 1n >= end) done();
+  });
+  consumer.on(consumer.events.CRASH, (event) => failed(toMessagingError(event.payload.error)));
+  const onAbort = () => failed(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await translated(() => consumer.connect());
+    await translated(() => consumer.subscribe({ topic, fromBeginning: true }));
+    await translated(() =>
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async (payload) => {
+          if (payload.batch.partition !== partition) return;
+          const fresh = toInMessages(payload).filter((m) => BigInt(m.offset) >= next && BigInt(m.offset) < end);
+          if (fresh.length === 0) return;
+          next = BigInt((fresh[fresh.length - 1] as InMessage).offset) + 1n;
+          result.messages += fresh.length;
+          await options.onBatch(fresh);
+        },
+      }),
+    );
+    const others = ends.map((p) => p.partition).filter((p) => p !== partition);
+    if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+    consumer.seek({ topic, partition, offset: start.toString() });
+    await finished;
+    return result;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await consumer.disconnect();
+  }
+}

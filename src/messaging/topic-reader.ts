@@ -14,6 +14,11 @@ export interface ReadToEndOptions {
   readonly startOffsets?: ReadonlyMap<number, string>;
   onBatch(batch: { partition: number; messages: readonly InMessage[] }): Promise<void>;
   readonly timeoutMs?: number;
+  /**
+   * The throw-away consumer group's prefix: under ACLs a principal may only use groups of its own
+   * prefix (`<topic prefix>.<principal>.`). Default `bcss-reader`.
+   */
+  readonly groupPrefix?: string;
 }
 
 export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messages: number }> {
@@ -27,7 +32,7 @@ export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messa
   }
   if (remaining.size === 0) return { messages: 0 };
 
-  const consumer = kafka.consumer({ groupId: `bcss-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? 'bcss-reader'}-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
   let count = 0;
   let done!: () => void;
   let failed!: (error: unknown) => void;

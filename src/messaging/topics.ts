@@ -4,7 +4,7 @@
  */
 const ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** Words that are topic-name segments of the switch itself, so no institution may be called so. */
-const RESERVED_IDS = new Set(['source', 'directory', 'audit', 'deadletter', 'authorizations']);
+const RESERVED_IDS = new Set(['source', 'directory', 'audit', 'deadletter', 'authorizations', 'exchange']);
 
 export function assertEntityId(id: string, what = 'institution'): string {
   if (!ID_PATTERN.test(id)) throw new Error(`invalid ${what} id ${JSON.stringify(id)}: lowercase letters, digits and '-'`);
@@ -28,6 +28,8 @@ export interface TopicNames {
   readonly audit: string;
   readonly auditSeals: string;
   readonly deadLetter: string;
+  /** Internal: the deadline sweeper's timer events, keyed by ticket, consumed by the reply pipeline. */
+  readonly exchangeTimeouts: string;
   /** Regular expressions matching every institution's requests / directory topics and every source's replies / mutations. */
   readonly patterns: {
     readonly requests: RegExp;
@@ -67,6 +69,7 @@ export function topicNames(prefix = 'bcss'): TopicNames {
     audit: `${prefix}.audit`,
     auditSeals: `${prefix}.audit.seals`,
     deadLetter: `${prefix}.deadletter`,
+    exchangeTimeouts: `${prefix}.exchange.timeouts`,
     patterns: { requests, directory, sourceReplies, sourceMutations },
     institutionOf(topic) {
       for (const pattern of all) {

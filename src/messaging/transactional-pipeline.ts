@@ -23,6 +23,11 @@ export interface OutRecord extends OutMessage {
 
 export interface ChunkResult {
   readonly records: readonly OutRecord[];
+  /**
+   * Runs once the chunk's transaction is committed (e.g. forgetting state the outputs made obsolete).
+   * Its failure is logged, never retried: what it cleans up must also expire by itself.
+   */
+  readonly afterCommit?: () => Promise<void>;
 }
 
 export interface TransactionalPipelineOptions {
@@ -83,6 +88,12 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
   const consumer = kafka.consumer({
     groupId: options.groupId,
     readUncommitted: false,
+    // A crashed member holds its partitions until its session expires: 10 s instead of kafkajs's 30 s
+    // lets a restarted or surviving gateway take over sooner. Heartbeats go out between chunks.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3_000,
+    // A fetch returns as soon as data arrives; the wait only bounds an idle poll, and a stop waits for it.
+    maxWaitTimeInMs: 1_000,
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 1_048_576,
   });
@@ -125,6 +136,9 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
           throw toMessagingError(error);
         }
         payload.resolveOffset(last.offset);
+        if (result.afterCommit) {
+          await result.afterCommit().catch((error: unknown) => log.warn({ err: error }, 'after-commit step failed'));
+        }
         await payload.heartbeat();
       }
     },

@@ -330,6 +330,10 @@ function startRedis(paths: Paths, ports: StackPorts, credentials: StackCredentia
       'appendfsync everysec',
       'save ""',
       `requirepass ${credentials.redisPassword}`,
+      // The directory's buckets stay compact listpacks up to these sizes (a person with several
+      // institutions' lines takes a few hundred bytes).
+      'hash-max-ziplist-entries 256',
+      'hash-max-ziplist-value 512',
       'daemonize no',
       '',
     ].join('\n'),

@@ -7,7 +7,7 @@ import type { RedisClient } from './redis-connection.js';
  * client's auto-pipelining (one round trip per node), which, unlike an explicit pipeline or MULTI, also
  * works on Redis Cluster where a person's keys live in different slots.
  */
-type DirectoryRedis = Pick<RedisClient, 'get' | 'set' | 'del' | 'hset' | 'hgetall' | 'exists'>;
+type DirectoryRedis = Pick<RedisClient, 'set' | 'hget' | 'hset' | 'hdel' | 'hlen' | 'hgetall' | 'exists' | 'scan'>;
 
 export interface DirectoryStore {
   /** Every person's lines, read in one pipelined round trip; a person without lines maps to []. */
@@ -30,6 +30,11 @@ export interface DirectoryStore {
   /** False when Redis lost the directory (flushed, restarted without its files): rebuild before writing. */
   isPresent(): Promise<boolean>;
   markPresent(): Promise<void>;
+  /**
+   * Persons with lines, counted by SCAN for the operators' gauge (sampled, never on the request path).
+   * On Redis Cluster a SCAN covers one node only: the figure is then that node's.
+   */
+  countPersons(): Promise<number>;
 }
 
 export class DirectoryStoreError extends Error {
@@ -51,7 +56,7 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     try {
       await Promise.all(
         entries.map(({ niss, lines }) =>
-          lines.length === 0 ? redis.del(keys.directory(niss)) : redis.set(keys.directory(niss), encodeLines(lines)),
+          lines.length === 0 ? redis.hdel(keys.directory(niss), niss) : redis.hset(keys.directory(niss), niss, encodeLines(lines)),
         ),
       );
     } catch (cause) {
@@ -64,7 +69,7 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
       const unique = [...new Set(nisses)];
       let values: Array<string | null>;
       try {
-        values = await Promise.all(unique.map((niss) => redis.get(keys.directory(niss))));
+        values = await Promise.all(unique.map((niss) => redis.hget(keys.directory(niss), niss)));
       } catch (cause) {
         throw new DirectoryStoreError('directory read failed', { cause });
       }
@@ -72,7 +77,7 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     },
 
     async read(niss) {
-      return decode(niss, await redis.get(keys.directory(niss)));
+      return decode(niss, await redis.hget(keys.directory(niss), niss));
     },
 
     async writeMany(entries) {
@@ -86,6 +91,18 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
 
     async isPresent() {
       return (await redis.exists(keys.directoryPresent)) === 1;
+    },
+
+    async countPersons() {
+      let cursor = '0';
+      let count = 0;
+      do {
+        const [next, buckets] = await redis.scan(cursor, 'MATCH', keys.directoryPattern, 'COUNT', 5000);
+        const sizes = await Promise.all(buckets.map((bucket) => redis.hlen(bucket)));
+        count += sizes.reduce((sum, n) => sum + n, 0);
+        cursor = next;
+      } while (cursor !== '0');
+      return count;
     },
 
     async markPresent() {

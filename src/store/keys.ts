@@ -4,23 +4,48 @@
  */
 export interface RedisKeys {
   readonly prefix: string;
-  /** One person's integration lines (compact text, see src/domain/directory.ts). */
+  /**
+   * The hash holding this person's integration lines (field: the NISS; value: the compact text of
+   * src/domain/directory.ts). Persons are spread over 65,536 buckets, so that each bucket is a small
+   * hash Redis stores as one listpack: about half the memory of a key per person.
+   */
   directory(niss: string): string;
-  /** Pattern matching every directory key, for SCAN. */
+  /** Pattern matching every directory bucket, for SCAN. */
   readonly directoryPattern: string;
   /** Hash: changelog partition → last offset applied by a rebuild. */
   readonly directoryRebuildOffsets: string;
   /** Set once the directory in Redis is complete; its absence means Redis was lost or flushed. */
   readonly directoryPresent: string;
+  /** Hash of one pending exchange: `d` its JSON, `c` the claimant that answers it. */
+  pending(ticket: string): string;
+  /** Sorted set of pending tickets scored by deadline (epoch ms), read by the timeout sweeper. */
+  readonly pendingDeadlines: string;
+  /** One sweeper at a time across gateway processes. */
+  readonly sweeperLock: string;
+}
+
+/** FNV-1a of the NISS, 16 bits, as 4 hex digits: an even spread that any client can recompute. */
+export function directoryBucket(niss: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < niss.length; i++) {
+    hash ^= niss.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return ((hash ^ (hash >>> 16)) & 0xffff).toString(16).padStart(4, '0');
 }
 
 export function redisKeys(prefix = 'bcss'): RedisKeys {
   if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`invalid Redis key prefix ${JSON.stringify(prefix)}`);
   return {
     prefix,
-    directory: (niss) => `${prefix}:d:{${niss}}`,
-    directoryPattern: `${prefix}:d:{*}`,
-    directoryRebuildOffsets: `${prefix}:directory-rebuild-offsets`,
-    directoryPresent: `${prefix}:directory-present`,
+    directory: (niss) => `${prefix}:d2:{${directoryBucket(niss)}}`,
+    directoryPattern: `${prefix}:d2:{*}`,
+    // Versioned with the storage form: a Redis holding the former form reads as "not present" and is
+    // rebuilt from the changelog before the writer applies anything.
+    directoryRebuildOffsets: `${prefix}:directory-rebuild-offsets:v2`,
+    directoryPresent: `${prefix}:directory-present:v2`,
+    pending: (ticket) => `${prefix}:x:{${ticket}}`,
+    pendingDeadlines: `${prefix}:x-deadlines`,
+    sweeperLock: `${prefix}:x-sweeper-lock`,
   };
 }

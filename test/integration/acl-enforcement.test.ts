@@ -20,8 +20,9 @@ describe('ACLs on the real broker (StandardAuthorizer, no ACL means no access)',
   });
 
   it('refuses an idempotent producer of a principal that may write nowhere', async () => {
-    // The refusal comes as the producer starts (InitProducerId), before it can send anything.
-    await expect(createKafkaClient(connectionAs(stack, 'iriscare'), silentLogger).producer()).rejects.toMatchObject({
+    // The refusal comes as the producer starts (InitProducerId), before it can send anything. The
+    // data-protection officer may only read the audit trail, whatever ACLs `npm start` provisioned.
+    await expect(createKafkaClient(connectionAs(stack, 'dpo'), silentLogger).producer()).rejects.toMatchObject({
       type: 'CLUSTER_AUTHORIZATION_FAILED',
       accessDenied: true,
     });

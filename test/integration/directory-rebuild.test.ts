@@ -5,6 +5,7 @@ import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../src/gatew
 import { rebuildDirectory } from '../../src/gateway/directory-rebuild.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
 import { waitFor } from '../support/kafka-helpers.js';
+import { deleteRedisPrefix } from '../support/prefix-cleanup.js';
 import { testStack } from '../support/stack-context.js';
 
 // Valid NISS numbers (check digits verified in test/unit/niss.test.ts's way): 85073003328 and
@@ -18,6 +19,7 @@ function nissFor(yymmdd: string, seq: number, after2000 = false): string {
 describe('reference directory: commands applied, changelog rebuilt into an emptied Redis', () => {
   const stack = testStack();
   let fx: GatewayFixture;
+  const loseRedis = () => deleteRedisPrefix(fx.redis, fx.instanceName);
   const alice = nissFor('850730', 33);
   const bob = nissFor('170730', 33, true);
   const carol = nissFor('900101', 12);
@@ -71,7 +73,7 @@ describe('reference directory: commands applied, changelog rebuilt into an empti
     await fx?.close();
   });
 
-  it('applies integrations, refuses a spoofed institution, and rebuilds the same decisions after FLUSHALL', async () => {
+  it('applies integrations, refuses a spoofed institution, and rebuilds the same decisions after Redis lost every key', async () => {
     const sent = [
       command({ institution: 'vaph', niss: alice }),
       command({ institution: 'vaph', niss: bob, periodFrom: '2024-02-01' }),
@@ -95,7 +97,7 @@ describe('reference directory: commands applied, changelog rebuilt into an empti
       ['vaph after deintegration of alice mid-year', [{ from: '2024-10-01', to: '2024-12-31' }]],
     ]);
 
-    await fx.redis.flushall();
+    await loseRedis();
     const emptied = await decisions();
     expect(emptied.every(([, d]) => !d.ok && d.refusal.code === 'NOT_INTEGRATED')).toBe(true);
 
@@ -105,7 +107,7 @@ describe('reference directory: commands applied, changelog rebuilt into an empti
   });
 
   it('restores a lost Redis from the changelog by itself before applying the next command', async () => {
-    await fx.redis.flushall();
+    await loseRedis();
     const acks = await sendAndAwait('iriscare', [command({ institution: 'iriscare', niss: alice, capacity: '17/2', phase: 1 })]);
     expect(acks.map((a) => a.status)).toEqual(['OK']);
     const lines = await fx.store.read(alice);

@@ -70,7 +70,7 @@ export async function startContainerStack(): Promise<{ stack: TestStack; stop: (
 
   const redis = await new GenericContainer(REDIS_IMAGE)
     .withExposedPorts(6379)
-    .withCommand(['redis-server', '--appendonly', 'yes', '--requirepass', credentials.redisPassword])
+    .withCommand(['redis-server', '--appendonly', 'yes', '--requirepass', credentials.redisPassword, '--hash-max-ziplist-entries', '256', '--hash-max-ziplist-value', '512'])
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .start();
 

@@ -108,3 +108,27 @@ describe('the date logical type', () => {
     expect(codec.decode<{ birthDate: string }>('test.codec.Person', bytes).birthDate).toBe(date);
   });
 });
+
+describe('the date logical type', () => {
+  const dateType = parseSchema({ type: 'int', logicalType: 'date' });
+  const plainInt = parseSchema('int');
+
+  it('maps every day from 1900 to 2100 to its days since the epoch and back, as the calendar does', () => {
+    for (let days = -25_567; days <= 47_482; days++) {
+      const iso = new Date(days * 86_400_000).toISOString().slice(0, 10);
+      const bytes = dateType.toBuffer(iso);
+      expect(plainInt.fromBuffer(bytes)).toBe(days);
+      expect(dateType.fromBuffer(bytes)).toBe(iso);
+    }
+  });
+
+  it('refuses days that do not exist and anything not written YYYY-MM-DD, also after the same text was cached', () => {
+    for (const bad of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-13-01', '2024-00-10', '2024-1-01', '2024-01-01T00:00', 20240101]) {
+      expect(dateType.isValid(bad), String(bad)).toBe(false);
+      expect(dateType.isValid(bad), `${String(bad)} again`).toBe(false);
+    }
+    expect(dateType.isValid('2024-02-29')).toBe(true);
+    expect(dateType.isValid('2000-02-29')).toBe(true);
+    expect(dateType.isValid('1900-02-29')).toBe(false);
+  });
+});

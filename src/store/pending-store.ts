@@ -1,0 +1,182 @@
+import type { Retention } from '../domain/retention.js';
+import type { EmployerRef, Period } from '../domain/types.js';
+import type { RedisKeys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
+
+/**
+ * Pending exchanges: what the switch keeps between forwarding a request to an authentic source and
+ * answering it — the requester, the authorization applied and what the answer must be filtered to.
+ *
+ * Exactly one answer per exchange: the source's reply and the timeout race, possibly in two gateway
+ * processes. Whoever answers first CLAIMS the exchange atomically (a Lua script on the exchange's own
+ * key, so Redis Cluster is fine), naming itself by the Kafka record it is processing. A claim by the
+ * same claimant succeeds again — that is the case of a transaction that aborted and is re-run — and any
+ * other claimant is told who answered. The entry is deleted only after the answer is committed; its TTL
+ * (deadline + a day) cleans up after a crash in between.
+ */
+
+export interface PendingExchange {
+  readonly ticket: string;
+  readonly requestId: string;
+  /** The institution that sent the request (owner of the requests topic); the reply goes to it. */
+  readonly requester: string;
+  /** Whose authorization applied: the requester, or the institution a relay asked for. */
+  readonly beneficiary: string;
+  /** The relay (e.g. magda), when there is one. */
+  readonly intermediary: string | null;
+  readonly service: string;
+  readonly source: string;
+  readonly deliberation: string;
+  readonly deliberationVersion: string;
+  readonly purpose: string;
+  readonly legalBasis: string;
+  readonly retention: Retention;
+  readonly subjectNiss: string;
+  readonly employer: EmployerRef | null;
+  readonly employerCategory: string | null;
+  readonly effectivePeriods: readonly Period[];
+  readonly allowedBlocks: readonly string[];
+  readonly unauthorizedBlocks: readonly string[];
+  readonly includeFutureFields: boolean;
+  readonly receivedAt: number;
+  readonly forwardedAt: number;
+  readonly deadline: number;
+  /** Kafka key of the reply (the request's key). */
+  readonly replyKey: string | null;
+}
+
+export type ClaimResult =
+  | { readonly status: 'claimed'; readonly exchange: PendingExchange }
+  /** Another claimant answers (or answered) this exchange. */
+  | { readonly status: 'taken'; readonly by: string }
+  /** No such pending exchange: answered and committed already, expired, or never forwarded. */
+  | { readonly status: 'missing' }
+  /** The exchange was forwarded to another source than the one answering: never accepted. */
+  | { readonly status: 'wrong-source' };
+
+export interface PendingStore {
+  /** Records exchanges and their deadlines, in one pipelined round trip. */
+  putMany(exchanges: readonly PendingExchange[]): Promise<void>;
+  /** `source`: the authentic source answering (only its own exchanges can be claimed); null for the deadline. */
+  claimMany(
+    claims: ReadonlyArray<{ readonly ticket: string; readonly claimant: string; readonly source: string | null }>,
+  ): Promise<ClaimResult[]>;
+  /** After the answer is committed: forget the exchanges. */
+  removeMany(tickets: readonly string[]): Promise<void>;
+  /** Tickets whose deadline has passed, oldest first. */
+  due(now: number, limit: number): Promise<string[]>;
+  /** Takes them out of the deadline index (the exchange itself stays until answered). */
+  undue(tickets: readonly string[]): Promise<void>;
+  /** Number of exchanges waiting for their source. */
+  size(): Promise<number>;
+  /** A lease so that one sweeper at a time runs; true when `owner` holds it (renewed if it did). */
+  lease(owner: string, ttlMs: number): Promise<boolean>;
+}
+
+/** Kept a day past the deadline so that an answer interrupted by a crash can still be completed. */
+const GRACE_MS = 24 * 3600 * 1000;
+
+const CLAIM_SCRIPT = `
+local d = redis.call('HGET', KEYS[1], 'd')
+if not d then return {0} end
+if ARGV[2] ~= '*' and redis.call('HGET', KEYS[1], 's') ~= ARGV[2] then return {3} end
+local c = redis.call('HGET', KEYS[1], 'c')
+if not c then
+  redis.call('HSET', KEYS[1], 'c', ARGV[1])
+  return {1, d}
+end
+if c == ARGV[1] then return {1, d} end
+return {2, c}
+`;
+
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;
+
+type PendingRedis = RedisClient & {
+  bcssClaimPending(key: string, claimant: string, source: string): Promise<[0] | [1, string] | [2, string] | [3]>;
+  bcssLease(key: string, owner: string, ttlMs: string): Promise<0 | 1>;
+};
+
+export class PendingStoreError extends Error {
+  override readonly name = 'PendingStoreError';
+}
+
+export function createPendingStore(client: RedisClient, keys: RedisKeys): PendingStore {
+  const redis = client as PendingRedis;
+  // EVALSHA with a fallback to EVAL: the script's text travels once per connection.
+  if (typeof redis.bcssClaimPending !== 'function') {
+    client.defineCommand('bcssClaimPending', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    client.defineCommand('bcssLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
+  }
+
+  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (cause) {
+      throw new PendingStoreError(`pending exchanges: ${what} failed`, { cause });
+    }
+  };
+
+  return {
+    putMany(exchanges) {
+      return wrap('write', async () => {
+        const now = Date.now();
+        await Promise.all(
+          exchanges.flatMap((x) => {
+            const key = keys.pending(x.ticket);
+            return [
+              redis.hset(key, 'd', JSON.stringify(x), 's', x.source),
+              redis.pexpire(key, Math.max(x.deadline - now, 0) + GRACE_MS),
+              redis.zadd(keys.pendingDeadlines, x.deadline, x.ticket),
+            ];
+          }),
+        );
+      });
+    },
+
+    claimMany(claims) {
+      return wrap('claim', () =>
+        Promise.all(
+          claims.map(async ({ ticket, claimant, source }): Promise<ClaimResult> => {
+            const result = await redis.bcssClaimPending(keys.pending(ticket), claimant, source ?? '*');
+            if (result[0] === 1) return { status: 'claimed', exchange: JSON.parse(result[1]) as PendingExchange };
+            if (result[0] === 2) return { status: 'taken', by: result[1] };
+            if (result[0] === 3) return { status: 'wrong-source' };
+            return { status: 'missing' };
+          }),
+        ),
+      );
+    },
+
+    removeMany(tickets) {
+      return wrap('remove', async () => {
+        if (tickets.length === 0) return;
+        await Promise.all([...tickets.map((t) => redis.del(keys.pending(t))), redis.zrem(keys.pendingDeadlines, ...tickets)]);
+      });
+    },
+
+    due(now, limit) {
+      return wrap('deadline scan', () => redis.zrangebyscore(keys.pendingDeadlines, '-inf', now, 'LIMIT', 0, limit));
+    },
+
+    undue(tickets) {
+      return wrap('deadline removal', async () => {
+        if (tickets.length > 0) await redis.zrem(keys.pendingDeadlines, ...tickets);
+      });
+    },
+
+    size() {
+      return wrap('count', () => redis.zcard(keys.pendingDeadlines));
+    },
+
+    lease(owner, ttlMs) {
+      return wrap('lease', async () => (await redis.bcssLease(keys.sweeperLock, owner, String(ttlMs))) === 1);
+    },
+  };
+}
