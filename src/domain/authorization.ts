@@ -16,7 +16,9 @@
  *   is refused (NOT_AUTHORIZED) and the detail lists the purposes to choose from. Deliberations not in
  *   force on the date never make a request ambiguous.
  * - A deliberation that matches but has no version in force on the date (for this service) answers
- *   AUTHORIZATION_NOT_IN_FORCE.
+ *   AUTHORIZATION_NOT_IN_FORCE. So does a purpose that names a version (`19/104@v1`, as a requester's
+ *   software may still reference the version it was built for) when that version is no longer (or not
+ *   yet) in force: the requester learns which one is.
  * - A deliberation that does not go through the switch (17/006) is never applied: NOT_AUTHORIZED with a
  *   detail saying so.
  * - Blocks: none requested (absent or empty) = every authorized block; otherwise requested ∩ authorized.
@@ -164,6 +166,14 @@ function matchesPurpose(deliberation: Deliberation, purpose: string): boolean {
   return deliberation.purpose.code === purpose || deliberation.number === purpose;
 }
 
+/** `19/104@v3` → purpose `19/104`, version `v3`; without `@`, no version named. */
+function splitVersion(text: string | null): { purpose: string | null; version: string | null } {
+  if (text === null || text === '') return { purpose: null, version: null };
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1) return { purpose: text, version: null };
+  return { purpose: text.slice(0, at), version: text.slice(at + 1) };
+}
+
 function describeInForce(versions: readonly IndexedVersion[]): string {
   return versions
     .map(({ version }) => `${version.id} ${version.inForce.from}..${version.inForce.to ?? ''}`)
@@ -225,7 +235,8 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
   }
 
   let matching: readonly IndexedDeliberation[] = viaChannel;
-  const purpose = request.purpose ?? null;
+  const named = splitVersion(request.purpose ?? null);
+  const purpose = named.purpose;
   if (purpose !== null && purpose !== '') {
     const forPurpose = viaChannel.filter((c) => matchesPurpose(c.deliberation, purpose));
     if (forPurpose.length === 0) {
@@ -236,6 +247,29 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
       );
     }
     matching = forPurpose;
+  }
+
+  if (named.version !== null) {
+    const versionId = named.version;
+    const withVersion = matching.filter((c) => c.versions.some((v) => v.version.id === versionId));
+    if (withVersion.length === 0) {
+      return deny('NOT_AUTHORIZED', `no version ${versionId} of ${purpose} authorizes ${beneficiary} to receive ${service} data`);
+    }
+    const stale = withVersion.filter((c) => {
+      const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
+      return !(v.version.inForce.from <= date && (v.version.inForce.to === null || date <= v.version.inForce.to));
+    });
+    if (stale.length === withVersion.length) {
+      const detail = stale
+        .map((c) => {
+          const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
+          const current = c.versions.find((x) => x.version.inForce.from <= date && (x.version.inForce.to === null || date <= x.version.inForce.to));
+          return `${c.deliberation.number} ${versionId} was in force ${v.version.inForce.from}..${v.version.inForce.to ?? ''}` +
+            (current ? `; the version in force on ${date} is ${current.version.id}` : `; no version is in force on ${date}`);
+        })
+        .join('; ');
+      return deny('AUTHORIZATION_NOT_IN_FORCE', detail);
+    }
   }
 
   const inForce: Array<{ entry: IndexedDeliberation; at: IndexedVersion }> = [];
@@ -319,4 +353,58 @@ function selectBlocks(service: IndexedService, grant: ServiceGrant, requested: r
   // Asking only for technical blocks is allowed: they carry nothing a deliberation protects.
   if (functional === 0 && removed.length > 0) return { ok: false, removed };
   return { ok: true, allowed: [...allowed].sort(byOrder), removed };
+}
+
+/** What a subscriber is told of a change, and under which deliberation version. */
+export interface MutationSubscription {
+  readonly institution: InstitutionId;
+  readonly deliberation: string;
+  readonly versionId: string;
+  readonly purpose: Purpose;
+  readonly form: 'notification' | 'blocks';
+  /** In catalogue order; includes the technical blocks. */
+  readonly allowedBlocks: readonly BlockId[];
+  readonly includesFutureFieldsOfBlocks: boolean;
+  readonly retention: Retention;
+  /** The capacity (and minimum phase) the deliberation's integration demands, as for its requests. */
+  readonly integration: IntegrationDemand | null;
+}
+
+/**
+ * Is `institution` to be told of changes to `service` on `date`, and how? Only a deliberation going
+ * through the switch whose version in force grants the service with pushed mutations counts (10/012 §10,
+ * 19/104 §9). Changes go to the beneficiary itself, whatever intermediary its requests use: a relay
+ * such as MAGDA may not use the data (10/012 §22). Several matching deliberations: the first by number,
+ * so the choice never depends on file order.
+ */
+export function mutationSubscription(
+  index: AuthorizationIndex,
+  institution: InstitutionId,
+  service: ServiceId,
+  date: IsoDate,
+): MutationSubscription | null {
+  const indexedService = index.services.get(service);
+  if (!indexedService) return null;
+  const candidates = [...(index.byBeneficiaryAndService.get(key(institution, service)) ?? [])].sort((a, b) =>
+    a.deliberation.number < b.deliberation.number ? -1 : a.deliberation.number > b.deliberation.number ? 1 : 0,
+  );
+  for (const { deliberation, versions } of candidates) {
+    const at = versions.find(
+      ({ version }) => version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to),
+    );
+    if (!at || !at.grant.mutations.pushed) continue;
+    const selected = selectBlocks(indexedService, at.grant, null);
+    return {
+      institution,
+      deliberation: deliberation.number,
+      versionId: at.version.id,
+      purpose: { code: deliberation.purpose.code, text: at.version.purposeText },
+      form: at.grant.mutations.form,
+      allowedBlocks: selected.ok ? selected.allowed : [],
+      includesFutureFieldsOfBlocks: at.grant.includesFutureFieldsOfBlocks,
+      retention: at.version.retention,
+      integration: at.grant.integration,
+    };
+  }
+  return null;
 }

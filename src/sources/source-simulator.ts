@@ -1,6 +1,9 @@
 /**
  * Authentic-source SIMULATOR (demos and tests only): answers a SourceRequest from the synthetic
- * population, as ONSS (DmfA, DIMONA) and the National Register / BCSS registers (identification) would.
+ * population, as ONSS (DmfA, DIMONA) and the National Register / BCSS registers (identification) would,
+ * and INAMI's quarterly invalidity list (src/sources/invalidity-batch.ts). One function answers every
+ * simulated service. Two fixed persons stand for faults: the sources never answer about
+ * `SIMULATED.unanswered` (null: no reply) and answer ERROR about `SIMULATED.sourceFailure`.
  *
  * Pure: the answer is a plain value, the payload a plain object shaped like the service's payload record
  * (schemas/<service>-payload.avsc), NOT yet encoded; the process around it encodes it and stamps
@@ -13,6 +16,8 @@
  */
 import { addDays, overlaps, quarterOf, quarterPeriod } from '../domain/period.js';
 import type { EmployerKind, IsoDate, Period } from '../domain/types.js';
+import { answerInvalidityRequest, INVALIDITY_SERVICE } from './invalidity-batch.js';
+import { SIMULATED } from './synthetic-population.js';
 import type {
   SyntheticAddress,
   SyntheticDeclaration,
@@ -45,7 +50,23 @@ export interface SimulatedSourceReply {
 }
 
 /** The services the simulator answers, with the source that owns each. */
-export const SIMULATED_SERVICES = { dmfa: 'onss', dimona: 'onss', identification: 'bcss-registers' } as const;
+export const SIMULATED_SERVICES = {
+  dmfa: 'onss',
+  dimona: 'onss',
+  identification: 'bcss-registers',
+  [INVALIDITY_SERVICE]: 'inami',
+} as const satisfies Record<string, string>;
+
+export interface SimulatorAnswerOptions {
+  /**
+   * The simulated sources' today (only the quarterly invalidity list looks at it: a quarter not over
+   * yet has no list). Defaults to the UTC day of the request's deadline, the switch's own clock, which
+   * keeps this function free of any clock.
+   */
+  readonly today?: IsoDate;
+  /** Size of the simulated invalidity list of a quarter (its own entries, before over-delivery). */
+  readonly invalidityEntriesPerQuarter?: number;
+}
 
 /** The asked period widened by one whole calendar quarter on each side: the simulator over-delivers. */
 function widen(period: Period): Period {
@@ -61,7 +82,32 @@ function reply(ticket: string, status: SimulatedSourceStatus, extra: Partial<Sim
   return { ticket, status, newNiss: null, errorMessage: null, payload: null, ...extra };
 }
 
-export function answerSourceRequest(population: SyntheticPopulation, request: SimulatorSourceRequest): SimulatedSourceReply {
+function utcDay(epochMillis: number): IsoDate | null {
+  const time = new Date(epochMillis);
+  return Number.isNaN(time.getTime()) ? null : time.toISOString().slice(0, 10);
+}
+
+/**
+ * The answer of the simulated source to one request, or null when the source does not answer at all
+ * ({@link SIMULATED.unanswered}: an outage, the switch must time out).
+ */
+export function answerSourceRequest(
+  population: SyntheticPopulation,
+  request: SimulatorSourceRequest,
+  options: SimulatorAnswerOptions = {},
+): SimulatedSourceReply | null {
+  if (request.service === INVALIDITY_SERVICE) {
+    const today = options.today ?? utcDay(request.deadline);
+    if (today === null) return reply(request.ticket, 'ERROR', { errorMessage: 'the request deadline is not a time' });
+    return answerInvalidityRequest(request, {
+      today,
+      ...(options.invalidityEntriesPerQuarter === undefined ? {} : { entriesPerQuarter: options.invalidityEntriesPerQuarter }),
+    });
+  }
+  if (request.subjectNiss === SIMULATED.unanswered) return null;
+  if (request.subjectNiss === SIMULATED.sourceFailure) {
+    return reply(request.ticket, 'ERROR', { errorMessage: 'simulated source failure: the record of this person cannot be read' });
+  }
   const person = population.persons.get(request.subjectNiss);
   if (person === undefined) return reply(request.ticket, 'NO_DATA');
   if (person.replacedBy !== null) return reply(request.ticket, 'NISS_REPLACED', { newNiss: person.replacedBy });

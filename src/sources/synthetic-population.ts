@@ -12,7 +12,8 @@
  * an ONSS number, a provisional ONSS number or an enterprise number), and per employment and quarter of
  * 2023Q1..2025Q4 the DmfA declaration figures. The fixed persons ({@link SIMULATED}) cover the cases the
  * demos and tests need: several employers per worker, interim work (joint committee 322 with a using
- * employer, DmfA block 90107), a BIS number replaced by a National Register number, a deceased person.
+ * employer, DmfA block 90107), a BIS number replaced by a National Register number, a deceased person,
+ * and two fault scenarios: a person the sources never answer about, and one they answer ERROR about.
  */
 import { parseNiss } from '../domain/niss.js';
 import { dayNumber, expandQuarters, quarterPeriod, type Quarter } from '../domain/period.js';
@@ -281,6 +282,18 @@ export const SIMULATED = {
   deceased: makeNiss('1941-09-30', 83),
   /** Known to the registers but never employed: NO_DATA for DmfA and DIMONA. */
   neverEmployed: makeNiss('1969-12-24', 146),
+  /**
+   * Fault scenario, a source outage: the simulated sources NEVER answer about this person (no reply at
+   * all, whatever the service), so the switch must answer SOURCE_TIMEOUT at the deadline. Otherwise an
+   * ordinary person (identification, an employment with the VAPH budget holder) so that institutions
+   * can integrate them and ask.
+   */
+  unanswered: makeNiss('1983-04-19', 403),
+  /**
+   * Fault scenario, a failing source: the simulated sources answer ERROR about this person, whatever the
+   * service. Otherwise an ordinary person (identification, an employment at the supermarket).
+   */
+  sourceFailure: makeNiss('1979-01-27', 188),
 } as const;
 
 interface PersonSeed {
@@ -427,6 +440,30 @@ const FIXED_PERSONS: ReadonlyArray<{ person: PersonSeed; employments: readonly E
       residentSince: '2001-07-01',
     },
     employments: [],
+  },
+  {
+    person: {
+      niss: SIMULATED.unanswered,
+      lastName: 'Vermeulen',
+      firstNames: ['Pieter'],
+      birthPlace: 'Aalst',
+      address: address('Molenstraat', '23', '9300', 'Aalst'),
+      residentSince: '2012-05-01',
+      civilStatus: { code: 'single', since: '1983-04-19' },
+    },
+    employments: [{ employer: E.budgetHolder, inDate: '2023-03-01', meanWorkingHours: 1520, daysPerWeek: 400 }],
+  },
+  {
+    person: {
+      niss: SIMULATED.sourceFailure,
+      lastName: 'Renard',
+      firstNames: ['Isabelle', 'Claire'],
+      birthPlace: 'Mons',
+      address: address('Rue de Nimy', '54', '7000', 'Mons'),
+      residentSince: '2005-10-01',
+      civilStatus: { code: 'married', since: '2004-06-12' },
+    },
+    employments: [{ employer: E.supermarket, inDate: '2022-01-03' }],
   },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The authentic-source SIMULATOR and its SYNTHETIC population: payloads valid against the real payload
- * schemas, determinism, the promised fixed persons, NO_DATA / NISS_REPLACED / ERROR answers, and the
- * deliberate over-delivery that the switch's block filter must undo (VAPH never gets DmfA 90018).
+ * schemas, determinism, the promised fixed persons, NO_DATA / NISS_REPLACED / ERROR answers, the fault
+ * persons (no answer, ERROR), and the deliberate over-delivery that the switch's block filter must undo
+ * (VAPH never gets DmfA 90018).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +13,19 @@ import { isValidEnterpriseNumber } from '../../src/domain/enterprise-number.js';
 import { parseNiss } from '../../src/domain/niss.js';
 import { parseOnssNumber } from '../../src/domain/onss-number.js';
 import { loadAvroCodec, parseSchema } from '../../src/messaging/avro-codec.js';
-import { answerSourceRequest, type SimulatorSourceRequest } from '../../src/sources/source-simulator.js';
+import {
+  answerSourceRequest,
+  SIMULATED_SERVICES,
+  type SimulatedSourceReply,
+  type SimulatorAnswerOptions,
+  type SimulatorSourceRequest,
+} from '../../src/sources/source-simulator.js';
 import {
   createSyntheticPopulation,
   generateSyntheticPersons,
   SIMULATED,
   SIMULATED_EMPLOYERS,
+  type SyntheticPopulation,
 } from '../../src/sources/synthetic-population.js';
 import { realIndex, SCHEMAS_DIR, service } from './support/gateway-config.js';
 
@@ -27,7 +35,7 @@ const population = createSyntheticPopulation({ extraPersons: 200 });
 const codec = loadAvroCodec(SCHEMAS_DIR);
 
 function ask(niss: string, serviceId: string, period: SimulatorSourceRequest['period'], employer: SimulatorSourceRequest['employer'] = null) {
-  return answerSourceRequest(population, {
+  return answerOf(population, {
     ticket: `T-${serviceId}-${niss}`,
     service: serviceId,
     subjectNiss: niss,
@@ -36,6 +44,13 @@ function ask(niss: string, serviceId: string, period: SimulatorSourceRequest['pe
     blocks: [],
     deadline: 1_725_266_000_000,
   });
+}
+
+/** An answer that must exist (every person but SIMULATED.unanswered gets one). */
+function answerOf(of: SyntheticPopulation, request: SimulatorSourceRequest, options?: SimulatorAnswerOptions): SimulatedSourceReply {
+  const answer = answerSourceRequest(of, request, options);
+  if (answer === null) throw new Error(`no answer to ticket ${request.ticket}`);
+  return answer;
 }
 
 function payloadOf(niss: string, serviceId: string, period: SimulatorSourceRequest['period']): Obj {
@@ -65,7 +80,7 @@ function occupations(payload: Obj): Obj[] {
 
 describe('synthetic population', () => {
   it('every NISS is valid, with the birth date and sex the person is given', () => {
-    expect(population.persons.size).toBe(7 + 200);
+    expect(population.persons.size).toBe(9 + 200);
     for (const person of population.persons.values()) {
       const parsed = parseNiss(person.niss);
       expect(parsed.valid, person.niss).toBe(true);
@@ -144,7 +159,7 @@ describe('synthetic population', () => {
 describe('simulated answers validate against the real payload schemas', () => {
   const cases: Array<[string, string]> = [];
   for (const niss of population.persons.keys()) {
-    if (niss === SIMULATED.replacedBis) continue;
+    if (niss === SIMULATED.replacedBis || niss === SIMULATED.unanswered) continue;
     for (const serviceId of ['dmfa', 'dimona', 'identification']) cases.push([niss, serviceId]);
   }
 
@@ -178,7 +193,7 @@ describe('simulated answers validate against the real payload schemas', () => {
 
 describe('answers', () => {
   it('returns the whole record: every employer and quarters around the period, whatever was asked', () => {
-    const answer = answerSourceRequest(population, {
+    const answer = answerOf(population, {
       ticket: 't',
       service: 'dmfa',
       subjectNiss: SIMULATED.assistantOfVaph,
@@ -236,6 +251,44 @@ describe('answers', () => {
 
   it('ERROR for a service the simulators do not serve', () => {
     expect(ask(SIMULATED.assistantOfVaph, 'gotot', ALL)).toMatchObject({ status: 'ERROR', errorMessage: expect.stringContaining('gotot') });
+  });
+});
+
+describe('fault scenarios', () => {
+  it('the two fault persons have valid NISS, ordinary identification data and an employment', () => {
+    for (const niss of [SIMULATED.unanswered, SIMULATED.sourceFailure]) {
+      expect(parseNiss(niss)).toMatchObject({ valid: true, kind: 'NN' });
+      const person = population.persons.get(niss);
+      expect(person).toMatchObject({ register: 'RN', death: null, replacedBy: null });
+      expect(population.employments.get(niss)?.length).toBe(1);
+      expect(population.declarations.get(niss)?.length).toBeGreaterThan(0);
+    }
+    expect(new Set(Object.values(SIMULATED)).size).toBe(Object.keys(SIMULATED).length);
+  });
+
+  it('the sources never answer about SIMULATED.unanswered, whatever the service', () => {
+    for (const serviceId of ['dmfa', 'dimona', 'identification', 'gotot']) {
+      expect(
+        answerSourceRequest(population, { ticket: 't', service: serviceId, subjectNiss: SIMULATED.unanswered, employer: null, period: ALL, blocks: [], deadline: 0 }),
+      ).toBeNull();
+    }
+  });
+
+  it('the sources answer ERROR about SIMULATED.sourceFailure, whatever the service', () => {
+    for (const serviceId of ['dmfa', 'dimona', 'identification']) {
+      expect(ask(SIMULATED.sourceFailure, serviceId, ALL)).toEqual({
+        ticket: `T-${serviceId}-${SIMULATED.sourceFailure}`,
+        status: 'ERROR',
+        newNiss: null,
+        errorMessage: expect.stringContaining('simulated source failure'),
+        payload: null,
+      });
+    }
+  });
+
+  it('every simulated service is owned, in the catalogue, by the source the simulator answers it as', () => {
+    for (const [serviceId, source] of Object.entries(SIMULATED_SERVICES)) expect(service(serviceId).source, serviceId).toBe(source);
+    expect(SIMULATED_SERVICES['inami-invalidity-entries']).toBe('inami');
   });
 });
 

@@ -1,0 +1,157 @@
+/**
+ * Who is told of a change, and what (ARCHITECTURE §5, "mutation routing"):
+ *
+ * - an identity change (a service without periods: identification) goes to every institution that has
+ *   the person integrated, whatever the period and whatever employer its lines are bound to;
+ * - any other change goes to the institutions whose integration covers the change's effective date —
+ *   and, when a covering line is bound to an employer, only if the change is about that employer (a line
+ *   bound to employer E never lets its institution see changes of another employer, nor changes that name
+ *   no employer);
+ * - and only if the institution's deliberation in force pushes mutations of that service
+ *   (`mutationSubscription`); an institution not authorized gets nothing;
+ * - counting only the lines in the capacity (and phase) the deliberation demands, as for a request: an
+ *   institution is never pushed what it could not have asked for.
+ *
+ * What is delivered is filtered like a reply: the authorized blocks, the employer when every covering
+ * line is bound to one, and the institution's integrated periods (not for identity changes). A
+ * deliberation that pushes notifications only gets no data at all.
+ */
+import { mutationSubscription, type AuthorizationIndex, type MutationSubscription } from './authorization.js';
+import type { BlockId, Catalogue, ServiceDefinition } from './catalogue.js';
+import type { Integration } from './directory.js';
+import { employerEquals } from './employer-id.js';
+import { composeAnswer } from './exchange.js';
+import { contains, union } from './period.js';
+import type { EmployerRef, IsoDate, Period } from './types.js';
+
+export interface MutationFacts {
+  readonly service: string;
+  readonly subjectNiss: string;
+  readonly employer: EmployerRef | null;
+  readonly effectiveDate: IsoDate;
+}
+
+export type ExclusionReason =
+  /** Integrated, but no line covers the effective date. */
+  | 'NOT_INTEGRATED_ON_DATE'
+  /** Covering lines are all bound to another employer (or the change names none). */
+  | 'EMPLOYER_NOT_LINKED'
+  /** No deliberation in force pushes this service's changes to the institution. */
+  | 'NOT_SUBSCRIBED'
+  /** Covering lines exist, but none in the capacity (or phase) the deliberation demands. */
+  | 'NOT_INTEGRATED_IN_CAPACITY';
+
+export interface MutationDelivery {
+  readonly institution: string;
+  readonly subscription: MutationSubscription;
+  /** Rows outside these periods are filtered out; null: no period filter (identity changes). */
+  readonly periods: readonly Period[] | null;
+  /** Rows of other employers are filtered out; null: every employer (a covering line not bound to one). */
+  readonly employer: EmployerRef | null;
+}
+
+export interface MutationRoute {
+  readonly deliveries: readonly MutationDelivery[];
+  readonly excluded: ReadonlyArray<{ readonly institution: string; readonly reason: ExclusionReason }>;
+}
+
+export interface MutationRules {
+  readonly catalogue: Catalogue;
+  readonly authorizations: AuthorizationIndex;
+}
+
+/** A service without a period is about who the person is: its changes concern every file on them. */
+export function isIdentityService(service: ServiceDefinition): boolean {
+  return service.keys.period === 'none';
+}
+
+/** `lines` are the person's integration lines (every institution); `today` decides which version is in force. */
+export function routeMutation(facts: MutationFacts, lines: readonly Integration[], rules: MutationRules, today: IsoDate): MutationRoute {
+  const service = rules.catalogue.services.get(facts.service);
+  if (!service) return { deliveries: [], excluded: [] };
+  const identity = isIdentityService(service);
+  const byInstitution = new Map<string, Integration[]>();
+  for (const line of lines) {
+    if (line.niss !== facts.subjectNiss) continue;
+    const list = byInstitution.get(line.institution) ?? [];
+    list.push(line);
+    byInstitution.set(line.institution, list);
+  }
+
+  const deliveries: MutationDelivery[] = [];
+  const excluded: Array<{ institution: string; reason: ExclusionReason }> = [];
+  for (const [institution, own] of [...byInstitution].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    let covering = own;
+    if (!identity) {
+      covering = own.filter((l) => contains(l.period, facts.effectiveDate));
+      if (covering.length === 0) {
+        excluded.push({ institution, reason: 'NOT_INTEGRATED_ON_DATE' });
+        continue;
+      }
+      const employer = facts.employer;
+      covering = covering.filter((l) => l.employer === undefined || (employer !== null && employerEquals(l.employer, employer)));
+      if (covering.length === 0) {
+        excluded.push({ institution, reason: 'EMPLOYER_NOT_LINKED' });
+        continue;
+      }
+    }
+    const subscription = mutationSubscription(rules.authorizations, institution, service.id, today);
+    if (subscription === null) {
+      excluded.push({ institution, reason: 'NOT_SUBSCRIBED' });
+      continue;
+    }
+    const demand = subscription.integration;
+    const inCapacity = (l: Integration) =>
+      demand === null || (l.capacity === demand.capacity && (demand.minPhase === null || l.phase >= demand.minPhase));
+    covering = covering.filter(inCapacity);
+    if (covering.length === 0) {
+      excluded.push({ institution, reason: 'NOT_INTEGRATED_IN_CAPACITY' });
+      continue;
+    }
+    const unbound = covering.some((l) => l.employer === undefined);
+    // The change's data is shown within the periods of the lines that would let the institution ask for
+    // it: in the demanded capacity, and not bound to another employer (as decideDirectoryAccess does).
+    const eligible = own.filter(
+      (l) => inCapacity(l) && (l.employer === undefined || (facts.employer !== null && employerEquals(l.employer, facts.employer))),
+    );
+    deliveries.push({
+      institution,
+      subscription,
+      periods: identity ? null : union(eligible.map((l) => l.period)),
+      employer: identity || unbound ? null : facts.employer,
+    });
+  }
+  return { deliveries, excluded };
+}
+
+export interface MutationContent {
+  readonly form: 'NOTIFICATION' | 'BLOCKS';
+  /** The filtered payload (BLOCKS with data), else null. */
+  readonly payload: Record<string, unknown> | null;
+  readonly deliveredBlocks: readonly BlockId[];
+  readonly removedBlocks: readonly BlockId[];
+}
+
+/** What one subscriber receives of the source's payload. */
+export function mutationContent(service: ServiceDefinition, delivery: MutationDelivery, sourcePayload: unknown): MutationContent {
+  if (delivery.subscription.form === 'notification' || sourcePayload === null || sourcePayload === undefined) {
+    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [] };
+  }
+  const answer = composeAnswer(
+    service,
+    {
+      allowedBlocks: delivery.subscription.allowedBlocks,
+      unauthorizedBlocks: [],
+      employer: delivery.employer,
+      employerCategory: null,
+      effectivePeriods: delivery.periods ?? null,
+      includeFutureFields: delivery.subscription.includesFutureFieldsOfBlocks,
+    },
+    sourcePayload,
+  );
+  // Nothing the subscriber may see is left: it is still told that something changed, without data.
+  if (answer.status === 'NO_DATA') {
+    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: answer.removedBlocks };
+  }
+  return { form: 'BLOCKS', payload: answer.payload, deliveredBlocks: answer.deliveredBlocks, removedBlocks: answer.removedBlocks };
+}
