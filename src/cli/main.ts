@@ -1,6 +1,11 @@
 import { Command } from 'commander';
+import { registerAuditVerifyCommand } from './audit-verify-command.js';
+import { registerAuditQueryCommands } from './audit-query-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerDirectoryCommands } from './directory-command.js';
 import { registerIdCommands } from './id-command.js';
+import { registerRequestCommand } from './request-command.js';
+import { registerSimulateCommands } from './simulate-command.js';
 import { registerStackCommands } from './stack-command.js';
 import { registerStartCommand } from './start-command.js';
 
@@ -12,5 +17,10 @@ registerStartCommand(program);
 registerStackCommands(program);
 registerIdCommands(program);
 registerDirectoryCommands(program);
+registerRequestCommand(program);
+registerDemoCommand(program);
+registerSimulateCommands(program);
+registerAuditVerifyCommand(program);
+registerAuditQueryCommands(program);
 
 await program.parseAsync(process.argv);

@@ -10,6 +10,8 @@ import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
 import { createKafkaClient, type KafkaClient, type KafkaConnection, type SaslMechanism } from '../messaging/kafka-client.js';
 import { topicNames, type TopicNames } from '../messaging/topics.js';
 import { readStackConnection, stackUp } from '../stack/local-stack.js';
+import { principalConnection } from '../stack/principal-connection.js';
+import { payloadRecordNames } from '../config/payload-records.js';
 import { createDirectoryStore, type DirectoryStore } from '../store/directory-store.js';
 import { redisKeys } from '../store/keys.js';
 import { createRedisClient, type RedisClient } from '../store/redis-connection.js';
@@ -33,6 +35,13 @@ export interface Runtime {
   redis(role: 'request-path' | 'background'): RedisClient;
   directoryStore(redis: RedisClient): DirectoryStore;
   readonly source: 'environment' | 'local stack';
+  /** True when this process started the local stack (so it stops it when it ends). */
+  readonly startedStack: boolean;
+  /** Service → full name of its payload record. */
+  readonly payloadRecords: ReadonlyMap<string, string>;
+  /** A client connected as another principal (gateway, source-onss, vaph, ...): see principal-connection.ts. */
+  clientFor(principal: string): KafkaClient;
+  readonly redisPrefix: string;
 }
 
 export class RuntimeError extends Error {
@@ -45,6 +54,7 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
   let kafka: KafkaConnection;
   let redisUrl: string;
   let source: Runtime['source'];
+  let startedStack = false;
   if (env.KAFKA_BROKERS && env.REDIS_URL) {
     const username = env.KAFKA_SASL_USERNAME;
     const password = env.KAFKA_SASL_PASSWORD;
@@ -62,7 +72,9 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
   } else if (env.KAFKA_BROKERS || env.REDIS_URL) {
     throw new RuntimeError('set both KAFKA_BROKERS and REDIS_URL, or neither (to use the local stack)');
   } else {
-    const stack = options.startStack ? await stackUp({ logger }) : readStackConnection();
+    const up = options.startStack ? await stackUp({ logger }) : null;
+    const stack = up ?? readStackConnection();
+    startedStack = up !== null && (up.started.kafka || up.started.redis);
     if (!stack) {
       throw new RuntimeError('no Kafka configured: set KAFKA_BROKERS and REDIS_URL, or start the local stack with `npm run stack:up`');
     }
@@ -76,18 +88,30 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
   // with its name, the path inside it and the reason (ConfigError).
   const catalogue = loadCatalogue(join(configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
   const deliberations = loadAuthorizations(join(configDir, 'authorizations'), catalogue);
+  const institutions = loadInstitutions(configDir);
+  // A service whose source has no topics would stop the request pipeline at its first forward.
+  const sources = new Set(institutions.sources.map((s) => s.id));
+  for (const service of catalogue.services.values()) {
+    if (!sources.has(service.source)) {
+      throw new RuntimeError(`service ${service.id}: its source "${service.source}" is not listed under sources in institutions.yaml`);
+    }
+  }
   return {
     logger,
     kafka,
     client: createKafkaClient(kafka, logger),
     codec: loadAvroCodec(SCHEMA_DIR),
     topics: topicNames(prefix),
-    institutions: loadInstitutions(configDir),
+    institutions,
     catalogue,
     deliberations,
     redisUrl,
     redis: (role) => createRedisClient(redisUrl, { role, logger }),
     directoryStore: (redis) => createDirectoryStore(redis, redisKeys(env.BCSS_REDIS_PREFIX ?? prefix)),
     source,
+    startedStack,
+    payloadRecords: payloadRecordNames(catalogue, SCHEMA_DIR),
+    clientFor: (principal) => createKafkaClient(principalConnection(principal), logger),
+    redisPrefix: env.BCSS_REDIS_PREFIX ?? prefix,
   };
 }

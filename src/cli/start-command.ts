@@ -1,46 +1,102 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startDirectoryPipelines } from '../gateway/directory-pipelines.js';
-import { topicSpecs } from '../gateway/topology.js';
-import { createRuntime } from './runtime.js';
+import { defaultStackDir, stackDown } from '../stack/local-stack.js';
+import { launchSwitch, type LaunchedSwitch } from './launch.js';
+import { createRuntime, type Runtime } from './runtime.js';
+
+/** Written while a gateway runs, so that `bcss demo` knows it can use it instead of starting its own. */
+export interface GatewayMarker {
+  readonly pid: number;
+  readonly topicPrefix: string;
+  readonly source: Runtime['source'];
+  readonly simulators: boolean;
+  readonly startedAt: string;
+}
+
+export function gatewayMarkerFile(): string {
+  return join(defaultStackDir(), 'gateway.json');
+}
+
+/** The running gateway's marker, if its process is alive. */
+export function runningGateway(): GatewayMarker | null {
+  const file = gatewayMarkerFile();
+  if (!existsSync(file)) return null;
+  try {
+    const marker = JSON.parse(readFileSync(file, 'utf8')) as GatewayMarker;
+    process.kill(marker.pid, 0);
+    return marker;
+  } catch {
+    return null;
+  }
+}
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run the gateway; without KAFKA_BROKERS / REDIS_URL it starts the local stack first')
-    .action(async () => {
+    .description('run the gateway; without KAFKA_BROKERS / REDIS_URL it starts the local stack, the source simulators and the sample directory')
+    .option('--simulators', 'run the authentic-source simulators (default with the local stack)')
+    .option('--no-simulators', 'do not run the authentic-source simulators')
+    .option('--no-sample-directory', 'do not load the sample reference directory')
+    .option('--no-acl', 'do not provision the ACLs computed from config/ (the principal may lack the right to)')
+    .option('--no-sealer', 'do not run the audit sealer (it needs BCSS_AUDIT_SEAL_KEY outside the local stack)')
+    .option('--keep-stack', 'leave the local stack running on Ctrl-C')
+    .action(async (options: { simulators?: boolean; sampleDirectory: boolean; acl: boolean; sealer: boolean; keepStack?: boolean }) => {
       const runtime = await createRuntime({ startStack: true });
       const log = runtime.logger.child({ module: 'start' });
-      const admin = await runtime.client.admin();
-      const created = await admin.ensureTopics(topicSpecs(runtime.topics, runtime.institutions));
-      await admin.disconnect();
-      const redis = runtime.redis('background');
-      const directory = await startDirectoryPipelines({
-        client: runtime.client,
-        codec: runtime.codec,
-        topics: runtime.topics,
-        store: runtime.directoryStore(redis),
-        logger: runtime.logger,
-      });
-      log.info(
-        {
-          kafka: runtime.kafka.brokers,
-          from: runtime.source,
-          topicsCreated: created.length,
-          services: runtime.catalogue.services.size,
-          deliberations: runtime.deliberations.map((d) => d.number),
-        },
-        `gateway running: directory commands on topics matching ${runtime.topics.patterns.directory.source}, answers on each institution's replies topic`,
-      );
+      const local = runtime.source === 'local stack';
+      const withSimulators = options.simulators ?? local;
+      let launched: LaunchedSwitch | null = null;
       let stopping = false;
-      const stop = async (signal: string) => {
+      const stop = async (signal: string, code = 0) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'stopping');
-        await directory.stop();
-        redis.disconnect();
-        process.exit(0);
+        await launched?.stop();
+        rmSync(gatewayMarkerFile(), { force: true });
+        if (runtime.startedStack && !options.keepStack) {
+          const { stopped } = await stackDown();
+          log.info({ stopped }, 'local stack stopped');
+        }
+        process.exit(code);
       };
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
+
+      try {
+        launched = await launchSwitch(runtime, {
+          simulators: withSimulators,
+          sampleDirectory: options.sampleDirectory && local,
+          acl: options.acl,
+          sealer: options.sealer,
+        });
+        const { sampleIntegrations: integrated, sourceTimeoutMs } = launched;
+        mkdirSync(defaultStackDir(), { recursive: true });
+        const marker: GatewayMarker = {
+          pid: process.pid,
+          topicPrefix: runtime.topics.prefix,
+          source: runtime.source,
+          simulators: withSimulators,
+          startedAt: new Date().toISOString(),
+        };
+        writeFileSync(gatewayMarkerFile(), JSON.stringify(marker, null, 2));
+        log.info(
+          {
+            kafka: runtime.kafka.brokers,
+            from: runtime.source,
+            services: runtime.catalogue.services.size,
+            deliberations: runtime.deliberations.map((d) => d.number),
+            simulators: withSimulators,
+            sampleIntegrations: integrated,
+            sourceTimeoutMs,
+          },
+          `gateway running: publish requests on ${runtime.topics.prefix}.<institution>.requests (e.g. npx bcss request --as magda ...), ` +
+            `directory commands on ${runtime.topics.prefix}.<institution>.directory; answers arrive on ${runtime.topics.prefix}.<institution>.replies. ` +
+            'Try `npm run demo`. Ctrl-C stops everything.',
+        );
+      } catch (error) {
+        log.error({ err: error }, 'the gateway could not start');
+        await stop('start-failure', 1);
+      }
     });
 }

@@ -1,0 +1,201 @@
+import { createDirectoryClient } from '../client/directory-client.js';
+import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
+import { accessControlList, provisionAccessControl } from '../gateway/access-control.js';
+import { publishAuthorizations } from '../gateway/authorization-publisher.js';
+import { DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
+import { topicSpecs } from '../gateway/topology.js';
+import type { Logger } from '../logging/logger.js';
+import type { KafkaClient } from '../messaging/kafka-client.js';
+import { SAMPLE_DIRECTORY, sampleDirectoryCommands } from '../sources/sample-directory.js';
+import { startSourceSimulators } from '../sources/simulator-service.js';
+import { createSyntheticPopulation } from '../sources/synthetic-population.js';
+import { createPendingStore } from '../store/pending-store.js';
+import { redisKeys } from '../store/keys.js';
+import { startAuditSealer } from '../audit/sealer.js';
+import { loadSealKey } from '../audit/seal-key.js';
+import { startGatewayMonitor } from '../observability/gateway-monitor.js';
+import { createPrometheusMetrics, startHealthServer } from '../observability/metrics.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * Everything `bcss start` runs, as one call that `bcss demo` can reuse when no gateway is running:
+ * topics, ACLs, the gateway, the source simulators and the sample directory. On the local stack every
+ * part runs as its own principal, under the ACLs just provisioned.
+ */
+export interface LaunchOptions {
+  readonly simulators: boolean;
+  readonly sampleDirectory: boolean;
+  readonly acl: boolean;
+  /** Run the audit sealer (needs a seal key; on the local stack a development key is made). */
+  readonly sealer: boolean;
+  readonly sourceTimeoutMs?: number;
+}
+
+export interface LaunchedSwitch {
+  readonly sampleIntegrations: number;
+  readonly sourceTimeoutMs: number;
+  /** Where /metrics, /healthz and /readyz are served; null when off or the port was taken. */
+  readonly httpPort: number | null;
+  stop(): Promise<void>;
+}
+
+/** BCSS_HTTP_PORT: a port, 0 for any free one, `off` for none; default 9464. */
+function httpPortFromEnv(): number | null {
+  const text = process.env.BCSS_HTTP_PORT;
+  if (text === undefined || text === '') return 9464;
+  if (text === 'off') return null;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`BCSS_HTTP_PORT must be a port, 0 or off, not ${text}`);
+  return port;
+}
+
+export function positiveIntFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, not ${text}`);
+  return value;
+}
+
+export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Promise<LaunchedSwitch> {
+  const log = runtime.logger.child({ module: 'launch' });
+  const local = runtime.source === 'local stack';
+  const admin = await runtime.client.admin();
+  try {
+    const created = await admin.ensureTopics(topicSpecs(runtime.topics, runtime.institutions));
+    if (created.length > 0) log.info({ created: created.length }, 'topics created');
+    if (options.acl) {
+      const grants = accessControlList(runtime.topics, runtime.institutions);
+      const { created: added } = await provisionAccessControl(admin, grants);
+      log.info({ acls: grants.length, created: added }, 'ACLs provisioned from config/institutions.yaml');
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  const clientFor = (principal: string): KafkaClient => (local ? runtime.clientFor(principal) : runtime.client);
+  const redis = runtime.redis('background');
+  const running: Array<{ stop(): Promise<void> }> = [];
+  const stop = async () => {
+    await Promise.all(running.splice(0).map((r) => r.stop().catch((error: unknown) => log.warn({ err: error }, 'stop failed'))));
+    redis.disconnect();
+  };
+  try {
+    const sourceTimeoutMs = options.sourceTimeoutMs ?? positiveIntFromEnv('BCSS_SOURCE_TIMEOUT_MS', DEFAULT_SOURCE_TIMEOUT_MS);
+    const metrics = createPrometheusMetrics();
+    const directoryStore = runtime.directoryStore(redis);
+    const pendingStore = createPendingStore(redis, redisKeys(runtime.redisPrefix));
+    const gatewayClient = clientFor('gateway');
+    const instanceName = `${runtime.topics.prefix}.gateway`;
+    // What this gateway applies is published and every change of it audited, before it applies it.
+    await publishAuthorizations({
+      client: gatewayClient,
+      codec: runtime.codec,
+      topics: runtime.topics,
+      deliberations: runtime.deliberations,
+      logger: runtime.logger,
+      instanceName,
+    });
+    running.push(
+      await startGateway({
+        client: gatewayClient,
+        metrics,
+        instanceName,
+        codec: runtime.codec,
+        topics: runtime.topics,
+        catalogue: runtime.catalogue,
+        deliberations: runtime.deliberations,
+        payloadRecords: runtime.payloadRecords,
+        directoryStore,
+        pendingStore,
+        logger: runtime.logger,
+        sourceTimeoutMs,
+      }),
+    );
+    const monitor = startGatewayMonitor({
+      client: gatewayClient,
+      pending: pendingStore,
+      directory: directoryStore,
+      metrics,
+      groups: ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`),
+      logger: runtime.logger,
+    });
+    running.push(monitor);
+    const wantedPort = httpPortFromEnv();
+    let httpPort: number | null = null;
+    if (wantedPort !== null) {
+      const http = await startHealthServer({ port: wantedPort, registry: metrics.registry, health: monitor.health, logger: runtime.logger });
+      httpPort = http.port;
+      running.push({ stop: () => http.close() });
+      if (httpPort !== null) log.info({ port: httpPort }, 'metrics and health on http://127.0.0.1:<port>/metrics, /healthz, /readyz');
+    }
+    if (options.sealer) {
+      // Without a key outside the local stack, SealKeyError stops the start: an unsealed trail must be
+      // a decision (--no-sealer), not an accident.
+      const key = loadSealKey({ createDevelopmentKey: local });
+      running.push(
+        await startAuditSealer({
+          client: clientFor(runtime.institutions.sealer),
+          codec: runtime.codec,
+          topics: runtime.topics,
+          key,
+          logger: runtime.logger,
+          groupPrefix: runtime.topics.prefix,
+          principal: runtime.institutions.sealer,
+        }),
+      );
+    }
+    if (options.simulators) {
+      running.push(
+        await startSourceSimulators({
+          clientFor,
+          codec: runtime.codec,
+          topics: runtime.topics,
+          catalogue: runtime.catalogue,
+          population: createSyntheticPopulation(),
+          logger: runtime.logger,
+          groupPrefix: runtime.topics.prefix,
+        }),
+      );
+    }
+    const sampleIntegrations = options.sampleDirectory ? await loadSampleDirectory(runtime, clientFor, log) : 0;
+    return { sampleIntegrations, sourceTimeoutMs, httpPort, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Integrates the sample persons as each institution would, and waits until the gateway applied them. */
+async function loadSampleDirectory(runtime: Runtime, clientFor: (principal: string) => KafkaClient, log: Logger): Promise<number> {
+  const institutions = [...new Set(SAMPLE_DIRECTORY.map((s) => s.institution))];
+  let applied = 0;
+  for (const institution of institutions) {
+    const runId = `sample-${Date.now().toString(36)}`;
+    const commands = sampleDirectoryCommands(institution, runId, Date.now());
+    const directory = await createDirectoryClient({ client: clientFor(institution), codec: runtime.codec, topics: runtime.topics, institution });
+    try {
+      const acks = new Map<string, DirectoryAckRecord>();
+      let resolveAll!: () => void;
+      const all = new Promise<void>((resolve) => (resolveAll = resolve));
+      await directory.listen((ack) => {
+        if (!ack.commandId?.startsWith(`${runId}:`)) return;
+        acks.set(ack.commandId, ack);
+        if (acks.size === commands.length) resolveAll();
+      });
+      await directory.publish(commands);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the sample directory of ${institution} was not acknowledged within 60 s`)), 60_000);
+      });
+      await Promise.race([all, timeout]).finally(() => clearTimeout(timer));
+      const refused = [...acks.values()].filter((a) => a.status !== 'OK');
+      for (const r of refused) log.warn({ institution, status: r.status, message: r.message }, 'sample integration refused');
+      applied += acks.size - refused.length;
+    } finally {
+      await directory.close();
+    }
+  }
+  return applied;
+}
+

@@ -1,0 +1,462 @@
+/**
+ * The demo run: the scenarios of scenarios.ts sent through the switch, each by the institution's own
+ * principal, and what came back compared with what should have.
+ *
+ * The switch is the one `npm start` runs when its marker says one runs (with that run's topic prefix);
+ * otherwise this run starts one in-process (the local stack first if needed, then topics, ACLs, the
+ * gateway, the source simulators and the sample directory) and stops it after, the stack too if it
+ * started it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  createExchangeClient,
+  ExchangeTimeoutError,
+  REPLY_RECORD,
+  toExchangeReply,
+  type ExchangeClient,
+  type ExchangeReply,
+  type ReplyRecord,
+} from '../client/exchange-client.js';
+import { launchSwitch, type LaunchedSwitch } from '../cli/launch.js';
+import { createRuntime, type Runtime } from '../cli/runtime.js';
+import { runningGateway } from '../cli/start-command.js';
+import { SCHEMA_DIR } from '../config/project-paths.js';
+import { quarterOf } from '../domain/period.js';
+import type { IsoDate, Period } from '../domain/types.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
+import { createKafkaClient, type MessageConsumer } from '../messaging/kafka-client.js';
+import { topicNames, type TopicNames } from '../messaging/topics.js';
+import { stackDown } from '../stack/local-stack.js';
+import { principalConnection } from '../stack/principal-connection.js';
+import { gatewayLine, type DemoGateway, type DemoReport, type DemoResult } from './demo-table.js';
+import { openMutationRun, type MutationRun } from './run-mutations.js';
+import {
+  compareOutcome,
+  demoScenarios,
+  NO_REPLY,
+  type DemoOutcome,
+  type DemoScenario,
+  type QuarterlyListExpectation,
+} from './scenarios.js';
+
+/** Longer than the gateway's default source deadline (30 s), so that a SOURCE_TIMEOUT still arrives. */
+export const DEFAULT_DEMO_TIMEOUT_MS = 45_000;
+const CLOSE_WAIT_MS = 1_000;
+
+export interface DemoProgress {
+  /** A line for the person running the demo; the first one says which switch answers. */
+  announce?(line: string): void;
+  /** The quarterly lists are being asked for; `entries` is how many they should deliver in all. */
+  listsStarted?(entries: number, quarters: number): void;
+  /** One list arrived with this many entries. */
+  listReceived?(entries: number): void;
+  listsDone?(): void;
+}
+
+export interface RunDemoOptions {
+  /** `auto` (default): the running `npm start` if there is one, else a switch of its own; `own`: always its own. */
+  readonly gateway?: 'auto' | 'own';
+  /** Where the switch and the clients log (kafkajs included); default silent. */
+  readonly logger?: Logger;
+  readonly logFile?: string | null;
+  /** Default: the current UTC day. */
+  readonly today?: IsoDate;
+  readonly requestTimeoutMs?: number;
+  /** How long the changes expected at a subscriber may take; default that of run-mutations.ts. */
+  readonly mutationWaitMs?: number;
+  readonly progress?: DemoProgress;
+  /** Aborting closes the clients (what waits ends as no reply) and stops what this run started. */
+  readonly signal?: AbortSignal;
+}
+
+/** Milliseconds since it was started, each time it is called. */
+function stopwatch(): () => number {
+  const start = performance.now();
+  return () => Math.round(performance.now() - start);
+}
+
+function errorText(error: unknown): string {
+  // The library's own text adds what a program may still do with a late reply; a person needs less.
+  if (error instanceof ExchangeTimeoutError) return `no reply within ${error.timeoutMs / 1000} s`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function outcomeOf(reply: ExchangeReply, durationMs: number): DemoOutcome {
+  return {
+    status: reply.status,
+    bcssCode: reply.ok ? null : reply.bcssCode,
+    ticket: reply.ticket,
+    message: reply.ok ? null : reply.message,
+    newNiss: reply.ok ? null : reply.newNiss,
+    deliveredBlocks: reply.ok ? reply.deliveredBlocks : [],
+    removedBlocks: reply.ok ? reply.removedBlocks : [],
+    effectivePeriods: reply.effectivePeriods,
+    durationMs,
+  };
+}
+
+function noReply(error: unknown, durationMs: number): DemoOutcome {
+  return {
+    status: NO_REPLY,
+    bcssCode: null,
+    ticket: null,
+    message: null,
+    newNiss: null,
+    deliveredBlocks: [],
+    removedBlocks: [],
+    effectivePeriods: [],
+    error: errorText(error),
+    durationMs,
+  };
+}
+
+/**
+ * The replies the switch sends to an institution for messages it could not read: they carry no
+ * requestId (the switch cannot know it), so the exchange client cannot match them. Read here from the
+ * replies topic's end offsets, taken before anything is sent.
+ */
+interface UnreadableReplies {
+  /** Sends, then waits for an INVALID_MESSAGE reply with a ticket not seen before the send. */
+  expectAfter(send: () => Promise<void>, timeoutMs: number): Promise<ReplyRecord>;
+  close(): Promise<void>;
+}
+
+async function watchUnreadableReplies(institution: string, topics: TopicNames, codec: AvroCodec, logger: Logger): Promise<UnreadableReplies> {
+  const kafka = createKafkaClient(principalConnection(institution), logger);
+  const topic = topics.replies(institution);
+  const admin = await kafka.admin();
+  const ends = await admin.topicEndOffsets(topic).finally(() => admin.disconnect());
+  const seen: ReplyRecord[] = [];
+  const waiters = new Set<() => void>();
+  const consumer: MessageConsumer = await kafka.consumer({
+    // The institution's ACLs grant the groups that start with <prefix>.<institution>.
+    groupId: `${topics.prefix}.${institution}.demo.${randomUUID()}`,
+    topics: [topic],
+    fromBeginning: false,
+    readCommitted: true,
+  });
+  try {
+    await consumer.run(async (batch) => {
+      for (const message of batch.messages) {
+        if (message.headers.type !== 'reply' || message.value === null) continue;
+        let record: ReplyRecord;
+        try {
+          record = codec.decode<ReplyRecord>(REPLY_RECORD, message.value);
+        } catch {
+          continue;
+        }
+        if (record.requestId !== '' || record.status !== 'INVALID_MESSAGE') continue;
+        seen.push(record);
+        for (const wake of waiters) wake();
+      }
+    });
+    for (const { partition, offset } of ends) consumer.seek(topic, partition, offset);
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async expectAfter(send, timeoutMs) {
+      const before = new Set(seen.map((r) => r.ticket));
+      const fresh = (): ReplyRecord | undefined => seen.find((r) => !before.has(r.ticket));
+      let wake!: () => void;
+      let timer: NodeJS.Timeout | undefined;
+      const arrived = new Promise<ReplyRecord>((resolve, reject) => {
+        wake = () => {
+          const record = fresh();
+          if (record) resolve(record);
+        };
+        timer = setTimeout(() => reject(new Error(`no INVALID_MESSAGE reply on ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      });
+      waiters.add(wake);
+      try {
+        await send();
+        wake();
+        return await arrived;
+      } finally {
+        waiters.delete(wake);
+        clearTimeout(timer);
+      }
+    },
+    close: () => consumer.disconnect(),
+  };
+}
+
+interface Switch {
+  readonly gateway: DemoGateway;
+  readonly topics: TopicNames;
+  stop(): Promise<void>;
+}
+
+/** The running `npm start`, or a switch of this run's own. */
+async function openSwitch(options: RunDemoOptions, logger: Logger, announce: (line: string) => void): Promise<Switch> {
+  const marker = options.gateway === 'own' ? null : runningGateway();
+  if (marker) {
+    const gateway: DemoGateway = { kind: 'running', pid: marker.pid, topicPrefix: marker.topicPrefix, simulators: marker.simulators };
+    announce(gatewayLine(gateway));
+    return { gateway, topics: topicNames(marker.topicPrefix), stop: async () => undefined };
+  }
+  // The same default createRuntime applies: the first line is out before the stack starts, which can take a while.
+  announce(gatewayLine({ kind: 'own', topicPrefix: process.env.BCSS_TOPIC_PREFIX ?? 'bcss', startedStack: false }));
+  const runtime: Runtime = await createRuntime({ startStack: true, logger });
+  let launched: LaunchedSwitch;
+  try {
+    launched = await launchSwitch(runtime, {
+      simulators: true,
+      sampleDirectory: true,
+      acl: true,
+      // Seals need a key: the local stack makes a development one; elsewhere BCSS_AUDIT_SEAL_KEY decides.
+      sealer: runtime.source === 'local stack' || Boolean(process.env.BCSS_AUDIT_SEAL_KEY ?? process.env.BCSS_AUDIT_SEAL_KEY_FILE),
+    });
+  } catch (error) {
+    if (runtime.startedStack) await stackDown().catch(() => undefined);
+    throw error;
+  }
+  announce(
+    runtime.startedStack
+      ? 'The local stack was not running: started for this run, stopped at its end.'
+      : `Switch ready (${runtime.source}; ${launched.sampleIntegrations} sample integrations).`,
+  );
+  return {
+    gateway: { kind: 'own', topicPrefix: runtime.topics.prefix, startedStack: runtime.startedStack },
+    topics: runtime.topics,
+    async stop() {
+      await launched.stop();
+      if (runtime.startedStack) await stackDown();
+    },
+  };
+}
+
+/** The institutions' clients, each connected as its own principal. */
+interface Clients {
+  of(institution: string): ExchangeClient;
+  readonly unreadable: UnreadableReplies | undefined;
+  close(): Promise<void>;
+}
+
+async function openClients(
+  scenarios: readonly DemoScenario[],
+  topics: TopicNames,
+  codec: AvroCodec,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<Clients> {
+  const clients = new Map<string, ExchangeClient>();
+  let unreadable: UnreadableReplies | undefined;
+  const opened: Clients = {
+    of: (institution) => clients.get(institution) as ExchangeClient,
+    get unreadable() {
+      return unreadable;
+    },
+    async close() {
+      const closing = Promise.allSettled([...[...clients.values()].map((c) => c.close()), unreadable?.close()]);
+      // The replies are in: leaving the consumer groups can wait for a fetch in progress, the person
+      // running the demo should not.
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    },
+  };
+  // Each client kept as soon as it is open, so that one that fails leaves none of the others open.
+  const opening = await Promise.allSettled(
+    // The subscribers of the changes are watched by run-mutations.ts, with no exchange client of their own.
+    [...new Set(scenarios.filter((s) => s.send.kind !== 'mutation').map((s) => s.requester))].map(async (institution) => {
+      const client = await createExchangeClient({
+        connection: principalConnection(institution),
+        institution,
+        topics,
+        codec,
+        logger,
+        defaultTimeoutMs: timeoutMs,
+      });
+      clients.set(institution, client);
+    }),
+  );
+  try {
+    const failed = opening.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const bytesSender = scenarios.find((s) => s.send.kind === 'bytes')?.requester;
+    if (bytesSender) unreadable = await watchUnreadableReplies(bytesSender, topics, codec, logger);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return opened;
+}
+
+async function single(scenario: DemoScenario, clients: Clients, codec: AvroCodec, timeoutMs: number): Promise<DemoOutcome> {
+  const elapsed = stopwatch();
+  const client = clients.of(scenario.requester);
+  try {
+    switch (scenario.send.kind) {
+      case 'request':
+        return outcomeOf(await client.request(scenario.send.input), elapsed());
+      case 'raw':
+        return outcomeOf(await client.rawRequest({ ...scenario.send.record, requestId: randomUUID() }), elapsed());
+      case 'bytes': {
+        const unreadable = clients.unreadable;
+        if (!unreadable) throw new Error('the replies to unreadable messages are not watched');
+        const bytes = randomBytes(scenario.send.length);
+        const record = await unreadable.expectAfter(() => client.rawSend(bytes), timeoutMs);
+        return outcomeOf(toExchangeReply(record, codec), elapsed());
+      }
+      case 'quarterly-lists':
+        throw new Error('the quarterly lists are not a single request');
+      case 'mutation':
+        throw new Error('a change is published, not requested');
+    }
+  } catch (error) {
+    return noReply(error, elapsed());
+  }
+}
+
+/** Runs every scenario; never rejects for an outcome, only when the switch cannot be reached or started. */
+export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport> {
+  const total = stopwatch();
+  const logger = options.logger ?? silentLogger;
+  const progress = options.progress ?? {};
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_DEMO_TIMEOUT_MS;
+  const today = options.today ?? new Date().toISOString().slice(0, 10);
+  const scenarios = demoScenarios({ today });
+  const codec = loadAvroCodec(SCHEMA_DIR);
+  const aborted = (): boolean => options.signal?.aborted === true;
+  const timings = { setupMs: 0, requestsMs: 0, mutationsMs: 0, listsMs: 0, teardownMs: 0 };
+  const outcomes = new Map<number, DemoOutcome>();
+
+  const setup = stopwatch();
+  const running = await openSwitch(options, logger, (line) => progress.announce?.(line));
+  let clients: Clients | undefined;
+  let mutations: MutationRun | undefined;
+  // Closing the clients ends what waits for a reply as no reply: the run then goes to its teardown.
+  // (The changes' wait ends by itself on the same signal.)
+  const onAbort = () => void clients?.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (!aborted()) {
+      // The subscribers' listeners join their groups while the exchange clients connect.
+      const withChanges = scenarios.some((s) => s.send.kind === 'mutation');
+      const [openedClients, openedMutations] = await Promise.allSettled([
+        openClients(scenarios, running.topics, codec, logger, timeoutMs),
+        withChanges
+          ? openMutationRun(scenarios, {
+              topics: running.topics,
+              codec,
+              logger,
+              today,
+              ...(options.mutationWaitMs === undefined ? {} : { waitMs: options.mutationWaitMs }),
+            })
+          : Promise.resolve(undefined),
+      ]);
+      if (openedClients.status === 'fulfilled') clients = openedClients.value;
+      if (openedMutations.status === 'fulfilled') mutations = openedMutations.value;
+      for (const opened of [openedClients, openedMutations]) if (opened.status === 'rejected') throw opened.reason;
+    }
+    timings.setupMs = setup();
+    const open = clients;
+    // The single requests are independent: sent together, a switch that does not answer costs one
+    // timeout, not one per scenario. The changes go at the same time: they wait on other topics.
+    if (open && !aborted()) {
+      const requests = async (): Promise<void> => {
+        const elapsed = stopwatch();
+        const singles = scenarios.filter((s) => s.send.kind !== 'quarterly-lists' && s.send.kind !== 'mutation');
+        const done = await Promise.all(singles.map(async (s) => [s.number, await single(s, open, codec, timeoutMs)] as const));
+        for (const [number, outcome] of done) outcomes.set(number, outcome);
+        timings.requestsMs = elapsed();
+      };
+      const changes = async (): Promise<void> => {
+        if (!mutations) return;
+        const elapsed = stopwatch();
+        for (const [number, outcome] of await mutations.run(options.signal)) outcomes.set(number, outcome);
+        timings.mutationsMs = elapsed();
+      };
+      await Promise.all([requests(), changes()]);
+    }
+    for (const scenario of scenarios) {
+      if (!open || scenario.send.kind !== 'quarterly-lists' || aborted()) continue;
+      const lists = stopwatch();
+      const client = open.of(scenario.requester);
+      outcomes.set(scenario.number, await quarterlyLists(client, scenario.send.quarters, scenario.expected.entries ?? 0, progress));
+      timings.listsMs += lists();
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    const teardown = stopwatch();
+    try {
+      await Promise.all([clients?.close(), mutations?.close()]);
+      await running.stop();
+    } finally {
+      timings.teardownMs = teardown();
+    }
+  }
+
+  const results: DemoResult[] = scenarios.map((scenario) => {
+    const outcome = outcomes.get(scenario.number) ?? noReply(new Error('not run: the demo was interrupted'), 0);
+    return { scenario, outcome, verdict: compareOutcome(scenario, outcome) };
+  });
+  return { gateway: running.gateway, results, timings: { ...timings, totalMs: total() }, logFile: options.logFile ?? null };
+}
+
+/** ONSS's requests for the quarterly lists, together; each list's entries counted as it arrives. */
+async function quarterlyLists(
+  client: ExchangeClient,
+  quarters: readonly QuarterlyListExpectation[],
+  expectedEntries: number,
+  progress: DemoProgress,
+): Promise<DemoOutcome> {
+  const elapsed = stopwatch();
+  const statuses: string[] = quarters.map(() => NO_REPLY);
+  const periods: Period[] = [];
+  const delivered = new Set<string>();
+  const removedBlocks = new Set<string>();
+  let entries = 0;
+  let removed = 0;
+  let outsideQuarter = 0;
+  let error: string | undefined;
+  progress.listsStarted?.(expectedEntries, quarters.length);
+  try {
+    await client.requestMany(
+      quarters.map((q) => q.input),
+      {
+        concurrency: quarters.length,
+        onReply: (reply, index) => {
+          const expected = quarters[index] as QuarterlyListExpectation;
+          statuses[index] = reply.status;
+          periods.push(...reply.effectivePeriods);
+          if (!reply.ok) return;
+          reply.deliveredBlocks.forEach((b) => delivered.add(b));
+          reply.removedBlocks.forEach((b) => removedBlocks.add(b));
+          const list = (reply.payload ?? { entries: [] }) as { entries?: ReadonlyArray<{ incapacity?: { invalidityStartDate?: string | null } | null }> };
+          const got = list.entries ?? [];
+          entries += got.length;
+          // The reply names the blocks withheld, not the rows: the simulated list being deterministic,
+          // what the source listed is known, and the difference is what the period filter dropped.
+          removed += Math.max(0, expected.listed - got.length);
+          outsideQuarter += got.filter((e) => {
+            const start = e.incapacity?.invalidityStartDate;
+            return typeof start === 'string' && quarterOf(start) !== expected.quarter;
+          }).length;
+          progress.listReceived?.(got.length);
+        },
+      },
+    );
+  } catch (failure) {
+    error = errorText(failure);
+  } finally {
+    progress.listsDone?.();
+  }
+  periods.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const firstRefusal = statuses.find((s) => s !== 'OK');
+  return {
+    status: firstRefusal ?? 'OK',
+    bcssCode: null,
+    ticket: null,
+    message: null,
+    newNiss: null,
+    deliveredBlocks: [...delivered],
+    removedBlocks: [...removedBlocks],
+    effectivePeriods: periods,
+    lists: { statuses, delivered: entries, removed, outsideQuarter },
+    ...(error === undefined ? {} : { error }),
+    durationMs: elapsed(),
+  };
+}

@@ -1,0 +1,479 @@
+/**
+ * The demo's scenarios: each seed deliberation shown working and each refusal of the switch provoked,
+ * with the outcome a person should see; then changes published by the simulated sources, with who must
+ * receive them and who must not. Pure: the list, the expectations and the comparison of an outcome with
+ * its expectation; sending and receiving live in run-demo.ts and run-mutations.ts.
+ *
+ * Every request goes out as the institution's own principal (magda for VAPH, 10/012 §9), on the sample
+ * directory that `npm start` and the demo load (src/sources/sample-directory.ts); every change is
+ * published as its source's principal and read as each subscriber's.
+ */
+import type { RawRequestRecord, RequestInput } from '../client/request-input.js';
+import { quarterOf, quarterPeriod, type Quarter } from '../domain/period.js';
+import type { IsoDate, Period } from '../domain/types.js';
+import { FIRST_INVALIDITY_QUARTER, invalidityList, INVALIDITY_SERVICE } from '../sources/invalidity-batch.js';
+import { lastDeclaredQuarter, MUTATION_KIND_DEFINITIONS, type MutationKind } from '../sources/mutation-simulator.js';
+import { SIMULATED, SIMULATED_EMPLOYERS } from '../sources/synthetic-population.js';
+
+/** How a scenario reaches the switch. */
+export type DemoSend =
+  /** Checked by the client library, then sent. */
+  | { readonly kind: 'request'; readonly input: RequestInput }
+  /** Sent unchecked, as a record the library would not build (a requester other than the sender). */
+  | { readonly kind: 'raw'; readonly record: RawRequestRecord }
+  /** Bytes that are no Request at all; the reply cannot carry a requestId. */
+  | { readonly kind: 'bytes'; readonly length: number }
+  /** One request per quarter, sent together, each answered by a list of entries. */
+  | { readonly kind: 'quarterly-lists'; readonly quarters: readonly QuarterlyListExpectation[] }
+  /** A change a simulated source publishes; the scenario's requester is the subscriber watched. */
+  | { readonly kind: 'mutation'; readonly change: DemoChange };
+
+/**
+ * A change published by a simulated source (src/sources/mutation-simulator.ts). Several scenarios watch
+ * the same change at different subscribers: it is published once, in the order the scenarios first name
+ * it.
+ */
+export interface DemoChange {
+  readonly key: string;
+  readonly kind: MutationKind;
+  readonly subject: DemoSubject;
+  /** The employer whose employment changes (an ONSS number), null for identity changes. */
+  readonly employer: string | null;
+  /** null: the simulator's default for the kind. */
+  readonly effectiveDate: IsoDate | null;
+  /** The change in a few words, for the table. */
+  readonly label: string;
+}
+
+/** What a subscriber receives of a change: the Mutation's form, or nothing at all. */
+export type MutationReceipt = 'BLOCKS' | 'NOTIFICATION' | typeof NOTHING;
+
+export interface QuarterlyListExpectation {
+  readonly quarter: Quarter;
+  readonly input: RequestInput;
+  readonly status: 'OK' | 'NO_DATA';
+  /** Entries of the quarter itself: what the switch must deliver. */
+  readonly entries: number;
+  /** Entries the source lists for the quarter, those of the neighbouring quarters included. */
+  readonly listed: number;
+}
+
+export interface DemoSubject {
+  readonly niss: string;
+  /** Who the person is in the story (the PAB assistant, the care worker, ...). */
+  readonly role: string;
+}
+
+export interface DemoExpectation {
+  /** OK or a refusal code; for a change, what the subscriber receives ({@link MutationReceipt}). */
+  readonly status: string;
+  /** With NISS_REPLACED: the number to ask with instead. */
+  readonly newNiss?: string;
+  /** Blocks that must be among those delivered. */
+  readonly delivered?: readonly string[];
+  /** Blocks that must be among those withheld. */
+  readonly removed?: readonly string[];
+  /** Entries the quarterly lists must deliver, in total (every one inside its quarter). */
+  readonly entries?: number;
+}
+
+export interface DemoScenario {
+  readonly number: number;
+  /** The heading the scenario is shown under. */
+  readonly section: string;
+  /** What the scenario shows, in a few words. */
+  readonly title: string;
+  /** The principal that sends (and reads the reply). */
+  readonly requester: string;
+  /** The institution the data are for, when the requester relays (magda for vaph). */
+  readonly beneficiary: string | null;
+  readonly service: string;
+  /** null for a list that names nobody. */
+  readonly subject: DemoSubject | null;
+  readonly send: DemoSend;
+  readonly expected: DemoExpectation;
+}
+
+/** What came back for one scenario. */
+export interface DemoOutcome {
+  /** OK, a refusal code, or NO_REPLY when nothing came back in time (or Kafka refused the send). */
+  readonly status: string;
+  readonly bcssCode: string | null;
+  readonly ticket: string | null;
+  readonly message: string | null;
+  readonly newNiss: string | null;
+  readonly deliveredBlocks: readonly string[];
+  readonly removedBlocks: readonly string[];
+  readonly effectivePeriods: readonly Period[];
+  /** The quarterly lists: one status per request, and the entries counted. */
+  readonly lists?: {
+    readonly statuses: readonly string[];
+    readonly delivered: number;
+    /** Listed by the source but not delivered: the entries of neighbouring quarters. */
+    readonly removed: number;
+    /** Delivered although their invalidity starts outside the quarter asked for (the filter missed them). */
+    readonly outsideQuarter: number;
+  };
+  /** Why there is no reply, when there is none. */
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+export const NO_REPLY = 'NO_REPLY';
+/** A subscriber received nothing of a change within the wait. */
+export const NOTHING = 'NOTHING';
+
+export interface DemoVerdict {
+  readonly asExpected: boolean;
+  /** Each difference in a sentence; empty when as expected. */
+  readonly differences: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The scenarios
+
+const E = SIMULATED_EMPLOYERS;
+const budgetHolder = E.budgetHolder.onssNumber;
+
+const ROLE = {
+  assistant: 'PAB assistant',
+  careWorker: 'care worker',
+  interim: 'interim worker',
+  deceased: 'deceased',
+  replacedBis: 'replaced BIS',
+  sourceFailure: 'source fails',
+} as const;
+
+const person = (niss: string, role: string): DemoSubject => ({ niss, role });
+
+/** The years of quarterly lists ONSS asks for. */
+export const INVALIDITY_YEARS = [2024, 2025] as const;
+
+/**
+ * What the simulated INAMI lists hold for each quarter (they are deterministic): the entries of the
+ * quarter and the over-delivered ones of its neighbours. A quarter not over by `today` has no list yet.
+ */
+export function quarterlyListExpectations(today: IsoDate, years: readonly number[] = INVALIDITY_YEARS): QuarterlyListExpectation[] {
+  const quarters = years.flatMap((year) => [1, 2, 3, 4].map((n) => `${year}Q${n}` as Quarter));
+  return quarters.map((quarter) => {
+    const period = quarterPeriod(quarter) as Period;
+    const input: RequestInput = { service: INVALIDITY_SERVICE, subjectNiss: '', period: quarter };
+    const over = (period.to as IsoDate) < today && quarter >= FIRST_INVALIDITY_QUARTER;
+    if (!over) return { quarter, input, status: 'NO_DATA', entries: 0, listed: 0 };
+    const list = invalidityList(quarter);
+    const entries = list.entries.filter((e) => quarterOf(e.incapacity.invalidityStartDate) === quarter).length;
+    return { quarter, input, status: 'OK', entries, listed: list.entries.length };
+  });
+}
+
+export function demoScenarios(options: { readonly today: IsoDate }): DemoScenario[] {
+  const viaMagda = { requester: 'magda', beneficiary: 'vaph' } as const;
+  const vaphDmfa = (subject: DemoSubject, fields: Partial<RequestInput> = {}): RequestInput => ({
+    service: 'dmfa',
+    subjectNiss: subject.niss,
+    onBehalfOf: 'vaph',
+    employer: budgetHolder,
+    period: '2024Q1..2024Q4',
+    ...fields,
+  });
+  const assistant = person(SIMULATED.assistantOfVaph, ROLE.assistant);
+  const careWorker = person(SIMULATED.careWorkerIriscare, ROLE.careWorker);
+  const lists = quarterlyListExpectations(options.today);
+
+  const sections = {
+    vaph: 'VAPH through MAGDA — 10/012 (personal assistance budget)',
+    iriscare: 'IRISCARE — 19/104 (financing of care homes)',
+    onva: 'ONVA inspection — 19/010 (annual holidays)',
+    inami: 'INAMI → ONSS — 22/046 (quarterly list of entries into invalidity)',
+    refusals: 'Refusals',
+    mutations: MUTATIONS_SECTION,
+  };
+
+  const scenarios: Array<Omit<DemoScenario, 'number'>> = [
+    {
+      section: sections.vaph,
+      title: 'DmfA of the assistant, employed by the budget holder',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant) },
+      // 10/012 §8 grants 11 DmfA blocks, not the services (90018) the source sends along.
+      expected: { status: 'OK', delivered: ['dmfa.remuneration'], removed: ['dmfa.service'] },
+    },
+    {
+      section: sections.vaph,
+      title: 'DIMONA of the assistant, employed by the budget holder',
+      ...viaMagda,
+      service: 'dimona',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant, { service: 'dimona' }) },
+      expected: { status: 'OK', delivered: ['dimona.occupation'] },
+    },
+    {
+      section: sections.iriscare,
+      title: 'DmfA of the care worker at the care home',
+      requester: 'iriscare',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: careWorker,
+      send: {
+        kind: 'request',
+        input: { service: 'dmfa', subjectNiss: careWorker.niss, employer: E.careHome.onssNumber, period: '2024Q1..2024Q4' },
+      },
+      // 19/104 §7 grants the services (90018) that 10/012 does not, but not the remuneration.
+      expected: { status: 'OK', delivered: ['dmfa.service'], removed: ['dmfa.remuneration'] },
+    },
+    {
+      section: sections.onva,
+      title: 'identification of a deceased person',
+      requester: 'onva',
+      beneficiary: null,
+      service: 'identification',
+      subject: person(SIMULATED.deceased, ROLE.deceased),
+      send: { kind: 'request', input: { service: 'identification', subjectNiss: SIMULATED.deceased, period: options.today } },
+      expected: { status: 'OK', delivered: ['identification.decease'] },
+    },
+    {
+      section: sections.onva,
+      title: 'DmfA of the interim worker, hired through an agency',
+      requester: 'onva',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: person(SIMULATED.interimWorker, ROLE.interim),
+      send: { kind: 'request', input: { service: 'dmfa', subjectNiss: SIMULATED.interimWorker, period: '2024Q1..2024Q4' } },
+      // 19/010 §15-22 grants the services (90018) but not the using employer (90107) in DmfA.
+      expected: { status: 'OK', delivered: ['dmfa.service'], removed: ['dmfa.using-employer'] },
+    },
+    {
+      section: sections.onva,
+      title: 'identification of a BIS number since replaced',
+      requester: 'onva',
+      beneficiary: null,
+      service: 'identification',
+      subject: person(SIMULATED.replacedBis, ROLE.replacedBis),
+      send: { kind: 'request', input: { service: 'identification', subjectNiss: SIMULATED.replacedBis, period: options.today } },
+      expected: { status: 'NISS_REPLACED', newNiss: SIMULATED.replacingNiss },
+    },
+    {
+      section: sections.inami,
+      title: `the lists of ${lists.length} quarters, ${lists[0]?.quarter ?? ''}..${lists.at(-1)?.quarter ?? ''}`,
+      requester: 'onss',
+      beneficiary: null,
+      service: INVALIDITY_SERVICE,
+      subject: null,
+      send: { kind: 'quarterly-lists', quarters: lists },
+      expected: { status: 'OK', entries: lists.reduce((sum, q) => sum + q.entries, 0) },
+    },
+    {
+      section: sections.refusals,
+      title: 'a person VAPH never integrated (fishing)',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: careWorker,
+      send: { kind: 'request', input: vaphDmfa(careWorker, { employer: E.careHome.onssNumber }) },
+      expected: { status: 'NOT_INTEGRATED' },
+    },
+    {
+      section: sections.refusals,
+      title: 'a period before the integration (2024-01-01)',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant, { period: '2023Q1..2023Q2' }) },
+      expected: { status: 'NOT_INTEGRATED_FOR_PERIOD' },
+    },
+    {
+      section: sections.refusals,
+      title: "the assistant's supermarket job: an employer VAPH did not link",
+      ...viaMagda,
+      service: 'dmfa',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant, { employer: E.supermarket.onssNumber }) },
+      expected: { status: 'EMPLOYER_NOT_INTEGRATED' },
+    },
+    {
+      section: sections.refusals,
+      title: 'only the services block (90018), which 10/012 does not grant',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant, { requestedBlocks: ['dmfa.service'] }) },
+      expected: { status: 'NOT_AUTHORIZED' },
+    },
+    {
+      section: sections.refusals,
+      title: 'purpose 19/104@v1, a version no longer in force',
+      requester: 'iriscare',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: careWorker,
+      send: {
+        kind: 'request',
+        input: { service: 'dmfa', subjectNiss: careWorker.niss, employer: E.careHome.onssNumber, period: '2024Q1..2024Q4', purpose: '19/104@v1' },
+      },
+      expected: { status: 'AUTHORIZATION_NOT_IN_FORCE' },
+    },
+    {
+      section: sections.refusals,
+      title: 'vaph publishes on its own topic a request naming iriscare',
+      requester: 'vaph',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: careWorker,
+      send: {
+        kind: 'raw',
+        record: {
+          // Filled in when sent: every run needs a new one.
+          requestId: '',
+          requester: 'iriscare',
+          service: 'dmfa',
+          subjectNiss: careWorker.niss,
+          employer: { kind: 'ONSS', id: E.careHome.onssNumber },
+          period: { from: '2024-01-01', to: '2024-12-31' },
+        },
+      },
+      expected: { status: 'SENDER_MISMATCH' },
+    },
+    {
+      section: sections.refusals,
+      title: 'random bytes instead of a Request',
+      requester: 'vaph',
+      beneficiary: null,
+      service: '',
+      subject: null,
+      send: { kind: 'bytes', length: 48 },
+      expected: { status: 'INVALID_MESSAGE' },
+    },
+    {
+      section: sections.refusals,
+      title: 'the source fails for this person',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: person(SIMULATED.sourceFailure, ROLE.sourceFailure),
+      send: { kind: 'request', input: vaphDmfa(person(SIMULATED.sourceFailure, ROLE.sourceFailure)) },
+      expected: { status: 'SOURCE_ERROR' },
+    },
+    ...mutationScenarios(options.today, sections.mutations),
+  ];
+  return scenarios.map((s, i) => ({ number: i + 1, ...s }));
+}
+
+export const MUTATIONS_SECTION = 'Mutations — changes the sources publish, pushed to whoever follows the person';
+
+/** The day an earlier end of the assistant's supermarket job takes effect (the job ends 2025-06-30). */
+const SUPERMARKET_OUT_DATE = '2025-03-31';
+
+/**
+ * The changes: ONSS ends two of the assistant's jobs (the budget holder's, followed by VAPH, and the
+ * supermarket's, which VAPH did not link), the registers move the assistant, ONSS corrects the care
+ * worker's DmfA (19/104 pushes no DmfA changes) and ends the care worker's job at the care home.
+ *
+ * Each "nothing" is decided for sure by the time the deliveries come: a change is delivered to all its
+ * subscribers in one transaction, and a person's earlier changes of a source are decided before its
+ * later ones (same key, same partition). So every change expected to reach nobody is published BEFORE
+ * a change of the same person and source that reaches someone.
+ */
+function mutationScenarios(today: IsoDate, section: string): Array<Omit<DemoScenario, 'number'>> {
+  const assistant = person(SIMULATED.assistantOfVaph, ROLE.assistant);
+  const careWorker = person(SIMULATED.careWorkerIriscare, ROLE.careWorker);
+  const change = (key: string, kind: MutationKind, subject: DemoSubject, employer: string | null, effectiveDate: IsoDate | null, label: string): DemoChange => ({
+    key,
+    kind,
+    subject,
+    employer,
+    effectiveDate,
+    label,
+  });
+  const supermarketOut = change('assistant-supermarket-out', 'dimona-out', assistant, E.supermarket.onssNumber, SUPERMARKET_OUT_DATE, 'DIMONA out, supermarket');
+  const budgetHolderOut = change('assistant-budget-holder-out', 'dimona-out', assistant, budgetHolder, today, 'DIMONA out, budget holder');
+  const address = change('assistant-address', 'address', assistant, null, today, 'new main residence');
+  const dmfaCorrection = change(
+    'care-worker-dmfa-correction',
+    'dmfa-correction',
+    careWorker,
+    E.careHome.onssNumber,
+    null,
+    `DmfA ${lastDeclaredQuarter(today)} corrected, care home`,
+  );
+  const careHomeOut = change('care-worker-care-home-out', 'dimona-out', careWorker, E.careHome.onssNumber, today, 'DIMONA out, care home');
+
+  const row = (c: DemoChange, subscriber: string, status: MutationReceipt, title: string, delivered?: readonly string[]): Omit<DemoScenario, 'number'> => ({
+    section,
+    title,
+    requester: subscriber,
+    beneficiary: null,
+    service: MUTATION_KIND_DEFINITIONS[c.kind].service,
+    subject: c.subject,
+    send: { kind: 'mutation', change: c },
+    expected: delivered === undefined ? { status } : { status, delivered },
+  });
+  return [
+    row(supermarketOut, 'vaph', NOTHING, 'VAPH follows the assistant only at the budget holder (employer link)'),
+    row(budgetHolderOut, 'vaph', 'BLOCKS', '10/012 §10 pushes DIMONA changes as blocks', ['dimona.occupation']),
+    row(budgetHolderOut, 'onva', NOTHING, 'ONVA never integrated the assistant'),
+    row(budgetHolderOut, 'iriscare', NOTHING, 'IRISCARE never integrated the assistant'),
+    row(address, 'vaph', 'BLOCKS', '10/012 §17: register changes, whatever the employer', ['identification.residence']),
+    row(address, 'iriscare', NOTHING, 'identity changes go only to those who integrated the person'),
+    row(dmfaCorrection, 'iriscare', NOTHING, 'integrated, but 19/104 v3 pushes DIMONA changes, not DmfA'),
+    row(careHomeOut, 'iriscare', 'BLOCKS', '19/104 v3 §9 pushes DIMONA changes as blocks', ['dimona.occupation']),
+    row(careHomeOut, 'vaph', NOTHING, 'VAPH never integrated the care worker'),
+  ];
+}
+
+/** The changes of the scenarios, each once, in the order they must be published. */
+export function demoChanges(scenarios: readonly DemoScenario[]): DemoChange[] {
+  const changes = new Map<string, DemoChange>();
+  for (const s of scenarios) {
+    if (s.send.kind === 'mutation' && !changes.has(s.send.change.key)) changes.set(s.send.change.key, s.send.change);
+  }
+  return [...changes.values()];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Comparison
+
+export function compareOutcome(scenario: DemoScenario, outcome: DemoOutcome): DemoVerdict {
+  const expected = scenario.expected;
+  const differences: string[] = [];
+  if (scenario.send.kind === 'quarterly-lists') {
+    const statuses = outcome.lists?.statuses ?? [];
+    // Quarters that differ the same way in one sentence: a switch that does not answer is one cause.
+    const differing = new Map<string, string[]>();
+    scenario.send.quarters.forEach((q, i) => {
+      const got = statuses[i] ?? NO_REPLY;
+      if (got === q.status) return;
+      const how = `expected ${q.status}, got ${got}`;
+      differing.set(how, [...(differing.get(how) ?? []), q.quarter]);
+    });
+    const why = outcome.error ? ` (${outcome.error})` : '';
+    for (const [how, quarters] of differing) differences.push(`${quarters.join(', ')}: ${how}${how.endsWith(NO_REPLY) ? why : ''}`);
+  } else if (outcome.status !== expected.status) {
+    differences.push(`expected ${expected.status}, got ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''}`);
+  }
+  if (expected.newNiss !== undefined && outcome.status === expected.status && outcome.newNiss !== expected.newNiss) {
+    differences.push(`expected the new NISS ${maskNiss(expected.newNiss)}, got ${outcome.newNiss === null ? 'none' : maskNiss(outcome.newNiss)}`);
+  }
+  if (outcome.status === expected.status) {
+    for (const block of expected.delivered ?? []) {
+      if (!outcome.deliveredBlocks.includes(block)) differences.push(`${block} not delivered`);
+    }
+    for (const block of expected.removed ?? []) {
+      if (!outcome.removedBlocks.includes(block)) differences.push(`${block} not withheld`);
+    }
+  }
+  if (expected.entries !== undefined && outcome.lists) {
+    if (outcome.lists.delivered !== expected.entries) {
+      differences.push(`expected ${expected.entries} entries delivered, got ${outcome.lists.delivered}`);
+    }
+    if (outcome.lists.outsideQuarter > 0) {
+      differences.push(`${outcome.lists.outsideQuarter} entries delivered outside their quarter`);
+    }
+  }
+  return { asExpected: differences.length === 0, differences };
+}
+
+/** `88031412464` → `********464`: enough to tell the demo's persons apart, not to read the number. */
+export function maskNiss(niss: string): string {
+  if (niss.length <= 3) return niss;
+  return `${'*'.repeat(niss.length - 3)}${niss.slice(-3)}`;
+}
