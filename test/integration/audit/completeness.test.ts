@@ -1,0 +1,161 @@
+/**
+ * Audit completeness: after the demo (run in-process on a switch of its own, as `npm run demo` does),
+ * the audit trail holds exactly one outcome record per reply delivered — as many per outcome as there
+ * are replies with that status — and one MUTATION_DELIVERED record per change delivered to a
+ * subscriber. Both sides are read from Kafka to their end, not taken from what the demo reports.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG_DIR } from '../../../src/config/project-paths.js';
+import { loadInstitutions } from '../../../src/config/load-institutions.js';
+import type { DemoReport } from '../../../src/demo/demo-table.js';
+import { runDemo } from '../../../src/demo/run-demo.js';
+import { EXCHANGE_RECORD, type AuditEventType, type AuditRecordValue, type ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import { silentLogger } from '../../../src/logging/logger.js';
+import { loadAvroCodec } from '../../../src/messaging/avro-codec.js';
+import { createKafkaClient, type InMessage, type KafkaClient } from '../../../src/messaging/kafka-client.js';
+import { readTopicToEnd } from '../../../src/messaging/topic-reader.js';
+import { topicNames } from '../../../src/messaging/topics.js';
+import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
+import { principalPasswordVariable } from '../../../src/stack/principal-connection.js';
+import { uniqueName } from '../../support/kafka-helpers.js';
+import { removeSwitchLeftovers } from '../../support/prefix-cleanup.js';
+import { testStack } from '../../support/stack-context.js';
+
+const ENV_NAMES = ['BCSS_TOPIC_PREFIX', 'BCSS_REDIS_PREFIX', 'KAFKA_BROKERS', 'REDIS_URL', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
+
+/** The events that close an exchange, each carrying the status of the reply it goes with. */
+const OUTCOME_EVENTS: readonly AuditEventType[] = ['REQUEST_REFUSED', 'REPLY_DELIVERED', 'SOURCE_TIMEOUT'];
+
+interface Delivered {
+  readonly institution: string;
+  readonly ticket: string;
+}
+
+async function readAll(client: KafkaClient, topic: string): Promise<InMessage[]> {
+  const messages: InMessage[] = [];
+  await readTopicToEnd({
+    client,
+    topic,
+    timeoutMs: 60_000,
+    onBatch: async (batch) => {
+      messages.push(...batch.messages);
+    },
+  });
+  return messages;
+}
+
+function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[keyOf(item)] = (counts[keyOf(item)] ?? 0) + 1;
+  return counts;
+}
+
+describe('audit completeness after the demo', () => {
+  const stack = testStack();
+  const prefix = uniqueName('audit-demo');
+  const topics = topicNames(prefix);
+  const institutions = loadInstitutions(DEFAULT_CONFIG_DIR);
+  const codec = loadAvroCodec(SCHEMA_DIR);
+  const saved = new Map<string, string | undefined>();
+  const setEnv = (name: string, value: string) => {
+    if (!saved.has(name)) saved.set(name, process.env[name]);
+    process.env[name] = value;
+  };
+  let report: DemoReport;
+  let replies: ReplyRecord[];
+  let mutations: Delivered[];
+  let audit: AuditRecordValue[];
+
+  beforeAll(async () => {
+    // The demo finds the switch and the principals as the CLI does: from the environment, else the
+    // local stack. Containers are neither, so they are named in the environment.
+    for (const name of ENV_NAMES) saved.set(name, process.env[name]);
+    setEnv('BCSS_TOPIC_PREFIX', prefix);
+    setEnv('BCSS_REDIS_PREFIX', prefix);
+    if (stack.mode === 'containers') {
+      setEnv('KAFKA_BROKERS', stack.kafka.brokers.join(','));
+      setEnv('REDIS_URL', stack.redisUrl);
+      if (stack.kafka.sasl) {
+        setEnv('KAFKA_SASL_USERNAME', stack.kafka.sasl.username);
+        setEnv('KAFKA_SASL_PASSWORD', stack.kafka.sasl.password);
+      }
+      for (const [principal, password] of Object.entries(stack.credentials?.principals ?? {})) {
+        setEnv(principalPasswordVariable(principal), password);
+      }
+    }
+    report = await runDemo({ gateway: 'own', requestTimeoutMs: 30_000 });
+
+    // The demo has stopped its switch: what it committed is all there is. Read as the stack's
+    // administrator, every topic of the prefix from its beginning to its end.
+    const client = createKafkaClient(stack.kafka, silentLogger);
+    replies = [];
+    mutations = [];
+    for (const { id } of institutions.institutions) {
+      for (const message of await readAll(client, topics.replies(id))) {
+        if (message.headers.type === 'reply' && message.value) replies.push(codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, message.value));
+      }
+      for (const message of await readAll(client, topics.mutations(id))) {
+        if (message.headers.type === 'mutation' && message.headers.ticket) mutations.push({ institution: id, ticket: message.headers.ticket });
+      }
+    }
+    audit = (await readAll(client, topics.audit)).map((m) => codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, m.value as Buffer));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await removeSwitchLeftovers(stack, prefix);
+  }, 60_000);
+
+  it('ran on its own prefix, and every reply and change the demo printed is one read back from Kafka', () => {
+    expect(report.gateway).toMatchObject({ kind: 'own', topicPrefix: prefix });
+    const byTicket = new Map(replies.map((r) => [r.ticket, r.status]));
+    const changes = new Set(mutations.map((m) => `${m.institution} ${m.ticket}`));
+    const printed = report.results.filter((r) => r.outcome.ticket !== null);
+    const printedReplies = printed.filter((r) => r.scenario.send.kind !== 'mutation');
+    expect(printedReplies.length).toBeGreaterThan(0);
+    for (const result of printed) {
+      const ticket = result.outcome.ticket as string;
+      if (result.scenario.send.kind === 'mutation') expect(changes, `scenario ${result.scenario.number}`).toContain(`${result.scenario.requester} ${ticket}`);
+      else expect(byTicket.get(ticket), `scenario ${result.scenario.number}`).toBe(result.outcome.status);
+    }
+    // The quarterly lists' replies are on the topic too (the demo prints them as one row).
+    expect(replies.length).toBeGreaterThan(printedReplies.length);
+  });
+
+  it('per outcome, as many outcome audit records as replies with that status', () => {
+    const outcomes = audit.filter((r) => OUTCOME_EVENTS.includes(r.eventType));
+    expect(countBy(outcomes, (r) => r.outcome)).toEqual(countBy(replies, (r) => r.status));
+    // And each event with the statuses it may carry.
+    for (const record of outcomes) {
+      if (record.eventType === 'SOURCE_TIMEOUT') expect(record.outcome).toBe('SOURCE_TIMEOUT');
+      if (record.eventType === 'REQUEST_REFUSED') expect(record.outcome).not.toBe('OK');
+    }
+  });
+
+  it('every reply\'s ticket has exactly one outcome record, and no outcome record is without its reply', () => {
+    const outcomes = audit.filter((r) => OUTCOME_EVENTS.includes(r.eventType));
+    const perTicket = countBy(outcomes, (r) => r.ticket ?? '(none)');
+    const replyTickets = replies.map((r) => r.ticket);
+    expect(new Set(replyTickets).size).toBe(replies.length);
+    expect(replyTickets.filter((t) => perTicket[t] !== 1)).toEqual([]);
+    expect(Object.keys(perTicket).sort()).toEqual([...replyTickets].sort());
+  });
+
+  it('every request forwarded to a source was answered: its ticket has an outcome record', () => {
+    const closed = new Set(audit.filter((r) => OUTCOME_EVENTS.includes(r.eventType)).map((r) => r.ticket));
+    const forwarded = audit.filter((r) => r.eventType === 'REQUEST_FORWARDED');
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect(forwarded.filter((r) => !closed.has(r.ticket)).map((r) => r.ticket)).toEqual([]);
+  });
+
+  it('one MUTATION_DELIVERED record per change delivered to a subscriber (none when the demo sends none)', () => {
+    const recorded = audit
+      .filter((r) => r.eventType === 'MUTATION_DELIVERED')
+      .map((r) => `${r.requester} ${r.ticket}`)
+      .sort();
+    expect(recorded).toEqual(mutations.map((m) => `${m.institution} ${m.ticket}`).sort());
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * `npm run demo` in-process on the test stack: a switch of its own on an isolated topic and Redis
+ * prefix (topics, ACLs, gateway, simulators, sample directory), every scenario sent by its
+ * institution's principal, every change published by its source's principal and read by each
+ * subscriber's, every outcome the expected one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoReport } from '../../src/demo/demo-table.js';
+import { runDemo } from '../../src/demo/run-demo.js';
+import { NOTHING } from '../../src/demo/scenarios.js';
+import { principalPasswordVariable } from '../../src/stack/principal-connection.js';
+import { uniqueName } from '../support/kafka-helpers.js';
+import { removeSwitchLeftovers } from '../support/prefix-cleanup.js';
+import { testStack } from '../support/stack-context.js';
+
+const ENV_NAMES = ['BCSS_TOPIC_PREFIX', 'BCSS_REDIS_PREFIX', 'KAFKA_BROKERS', 'REDIS_URL', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
+
+describe('npm run demo', () => {
+  const stack = testStack();
+  const prefix = uniqueName('demo');
+  const saved = new Map<string, string | undefined>();
+  const setEnv = (name: string, value: string) => {
+    if (!saved.has(name)) saved.set(name, process.env[name]);
+    process.env[name] = value;
+  };
+  let report: DemoReport;
+
+  beforeAll(async () => {
+    // The demo finds the switch and the principals as the CLI does: from the environment, else the
+    // local stack. Containers are neither, so they are named in the environment.
+    for (const name of ENV_NAMES) saved.set(name, process.env[name]);
+    setEnv('BCSS_TOPIC_PREFIX', prefix);
+    setEnv('BCSS_REDIS_PREFIX', prefix);
+    if (stack.mode === 'containers') {
+      setEnv('KAFKA_BROKERS', stack.kafka.brokers.join(','));
+      setEnv('REDIS_URL', stack.redisUrl);
+      if (stack.kafka.sasl) {
+        setEnv('KAFKA_SASL_USERNAME', stack.kafka.sasl.username);
+        setEnv('KAFKA_SASL_PASSWORD', stack.kafka.sasl.password);
+      }
+      for (const [principal, password] of Object.entries(stack.credentials?.principals ?? {})) {
+        setEnv(principalPasswordVariable(principal), password);
+      }
+    }
+    report = await runDemo({ gateway: 'own', requestTimeoutMs: 30_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await removeSwitchLeftovers(stack, prefix);
+  }, 60_000);
+
+  it('ran its own switch on the isolated prefix, on the stack already up (left running)', () => {
+    expect(report.gateway).toEqual({ kind: 'own', topicPrefix: prefix, startedStack: false });
+  });
+
+  it('reports every scenario as expected', () => {
+    const differing = report.results.filter((r) => !r.verdict.asExpected).map((r) => ({ number: r.scenario.number, differences: r.verdict.differences }));
+    expect(differing).toEqual([]);
+    expect(report.results.map((r) => r.outcome.status)).toEqual([
+      'OK',
+      'OK',
+      'OK',
+      'OK',
+      'OK',
+      'NISS_REPLACED',
+      'OK',
+      'NOT_INTEGRATED',
+      'NOT_INTEGRATED_FOR_PERIOD',
+      'EMPLOYER_NOT_INTEGRATED',
+      'NOT_AUTHORIZED',
+      'AUTHORIZATION_NOT_IN_FORCE',
+      'SENDER_MISMATCH',
+      'INVALID_MESSAGE',
+      'SOURCE_ERROR',
+      NOTHING,
+      'BLOCKS',
+      NOTHING,
+      NOTHING,
+      'BLOCKS',
+      NOTHING,
+      NOTHING,
+      'BLOCKS',
+      NOTHING,
+    ]);
+  });
+
+  it('the changes: each delivered once, filtered, to the subscriber that follows the person; nothing to the others', () => {
+    const changes = report.results.filter((r) => r.scenario.send.kind === 'mutation');
+    expect(changes).toHaveLength(9);
+    const delivered = changes.filter((r) => r.outcome.status === 'BLOCKS');
+    expect(delivered.map((r) => [r.scenario.requester, r.scenario.service, r.outcome.deliveredBlocks])).toEqual([
+      ['vaph', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
+      ['vaph', 'identification', ['identification.register', 'identification.residence']],
+      ['iriscare', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
+    ]);
+    for (const r of delivered) expect(r.outcome.ticket).toMatch(/^M/);
+    for (const r of changes.filter((c) => c.outcome.status === NOTHING)) expect(r.outcome.error).toBeUndefined();
+    expect(report.timings.mutationsMs).toBeGreaterThan(0);
+  });
+
+  it('the quarterly lists: 16,000 entries delivered, the 800 of neighbouring quarters filtered out', () => {
+    const lists = report.results.find((r) => r.outcome.lists)?.outcome.lists;
+    expect(lists).toEqual({ statuses: Array(8).fill('OK'), delivered: 16_000, removed: 800, outsideQuarter: 0 });
+  });
+});
