@@ -19,6 +19,8 @@ export interface ReadToEndOptions {
    * prefix (`<topic prefix>.<principal>.`). Default `bcss-reader`.
    */
   readonly groupPrefix?: string;
+  /** Also hand over the records of open and aborted transactions (read_uncommitted). Default false. */
+  readonly readUncommitted?: boolean;
 }
 
 export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messages: number }> {
@@ -32,7 +34,7 @@ export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messa
   }
   if (remaining.size === 0) return { messages: 0 };
 
-  const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? 'bcss-reader'}-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? 'bcss-reader'}-${randomUUID()}`, readUncommitted: options.readUncommitted ?? false, allowAutoTopicCreation: false });
   let count = 0;
   let done!: () => void;
   let failed!: (error: unknown) => void;

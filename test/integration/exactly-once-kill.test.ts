@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCHANGE_RECORD, type AuditRecordValue, type ReplyRecord, type RequestRecord } from '../../src/gateway/exchange-messages.js';
 import { silentLogger } from '../../src/logging/logger.js';
+import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { InMessage, MessageProducer, OutMessage } from '../../src/messaging/kafka-client.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { answerSourceRequest } from '../../src/sources/source-simulator.js';
@@ -112,29 +113,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Every record of a topic, those of aborted transactions included (read_uncommitted), up to the end
- * offsets taken at the start. Transaction markers take offsets too: a partition is done when its
- * position reaches the end or the one before it (a last marker).
+ * offsets taken at the start. A partition is done when the consumer's position reaches its end, so
+ * trailing transaction markers (several, when transactions interleave) are passed over.
  */
 async function readEverything(fx: ExchangeFixture, topic: string, timeoutMs: number): Promise<InMessage[]> {
-  const ends = await fx.admin.topicEndOffsets(topic);
   const records: InMessage[] = [];
-  const reached = new Map<number, bigint>();
-  const consumer = await fx.client.consumer({ groupId: uniqueName(`${fx.instanceName}.raw-reader`), topics: [topic], fromBeginning: true, readCommitted: false });
-  try {
-    await consumer.run(async (batch) => {
-      for (const message of batch.messages) {
-        if (message.value) records.push(message);
-        reached.set(batch.partition, BigInt(message.offset) + 1n);
-      }
-    });
-    await waitFor(
-      () => ends.every((e) => e.offset === '0' || (reached.get(e.partition) ?? 0n) >= BigInt(e.offset) - 1n),
-      (done) => done,
-      { timeoutMs, what: `the end of ${topic} (read_uncommitted)` },
-    );
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopicToEnd({
+    client: fx.client,
+    topic,
+    timeoutMs,
+    readUncommitted: true,
+    async onBatch(batch) {
+      for (const message of batch.messages) if (message.value) records.push(message);
+    },
+  });
   return records;
 }
 
