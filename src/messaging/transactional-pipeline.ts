@@ -41,6 +41,12 @@ export interface TransactionalPipelineOptions {
   /** Messages per transaction at most; keeps transactions short and heartbeats regular. */
   readonly chunkSize?: number;
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Asked before each chunk: 0 admits it; a positive number pauses the partition for that many
+   * milliseconds. The chunk and what follows stay in Kafka (fetched again from the last committed
+   * position on resume), so a stage that cannot keep up slows its intake instead of piling up work.
+   */
+  admission?(): Promise<number>;
   transform(messages: readonly InMessage[]): Promise<ChunkResult>;
 }
 
@@ -111,6 +117,13 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       const all = toInMessages(payload);
       for (let start = 0; start < all.length; start += chunkSize) {
         if (!payload.isRunning() || payload.isStale()) return;
+        const waitMs = options.admission ? await options.admission() : 0;
+        if (waitMs > 0) {
+          const resume = payload.pause();
+          setTimeout(resume, waitMs).unref();
+          log.debug({ topic: batch.topic, partition: batch.partition, waitMs }, 'intake paused');
+          return;
+        }
         const chunk = all.slice(start, start + chunkSize);
         const last = chunk[chunk.length - 1] as InMessage;
         const result = await options.transform(chunk);
