@@ -1,6 +1,6 @@
 import { createDirectoryClient } from '../client/directory-client.js';
 import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
-import { accessControlList, provisionAccessControl } from '../gateway/access-control.js';
+import { accessControlList, provisionAccessControl, userPrincipal } from '../gateway/access-control.js';
 import { publishAuthorizations } from '../gateway/authorization-publisher.js';
 import { DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
 import { topicSpecs } from '../gateway/topology.js';
@@ -62,12 +62,19 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
   const local = runtime.source === 'local stack';
   const admin = await runtime.client.admin();
   try {
-    const created = await admin.ensureTopics(topicSpecs(runtime.topics, runtime.institutions));
+    const specs = topicSpecs(runtime.topics, runtime.institutions);
+    const created = await admin.ensureTopics(specs);
     if (created.length > 0) log.info({ created: created.length }, 'topics created');
     if (options.acl) {
       const grants = accessControlList(runtime.topics, runtime.institutions);
-      const { created: added } = await provisionAccessControl(admin, grants);
+      const { created: added, stale } = await provisionAccessControl(admin, grants, {
+        prefix: runtime.topics.prefix,
+        topics: specs.map((s) => s.topic),
+        ...(runtime.kafka.sasl ? { protectedPrincipals: [userPrincipal(runtime.kafka.sasl.username)] } : {}),
+      });
       log.info({ acls: grants.length, created: added }, 'ACLs provisioned from config/institutions.yaml');
+      // A start only adds: removing rights is the operator's explicit step.
+      if (stale.length > 0) log.warn({ stale: stale.length }, 'ACLs on the switch\'s names that config/institutions.yaml no longer grants: `bcss acl sync` removes them');
     }
   } finally {
     await admin.disconnect();

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAclCommands } from './acl-command.js';
 import { registerAuditVerifyCommand } from './audit-verify-command.js';
 import { registerAuditQueryCommands } from './audit-query-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -22,5 +23,6 @@ registerDemoCommand(program);
 registerSimulateCommands(program);
 registerAuditVerifyCommand(program);
 registerAuditQueryCommands(program);
+registerAclCommands(program);
 
 await program.parseAsync(process.argv);

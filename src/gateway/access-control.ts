@@ -42,7 +42,7 @@ class GrantList {
   constructor(private readonly topics: TopicNames) {}
 
   private add(grant: AclGrant): void {
-    const key = [grant.principal, grant.resource, grant.pattern, grant.name, grant.operation].join('\u0000');
+    const key = grantKey(grant);
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.grants.push(grant);
@@ -129,24 +129,158 @@ export function accessControlList(topics: TopicNames, institutions: Institutions
   return list.grants;
 }
 
+/** One ACL as a line of the diff: `User:vaph TOPIC LITERAL bcss.vaph.requests WRITE`. */
+export function formatGrant(grant: AclGrant): string {
+  return `${grant.principal} ${grant.resource} ${grant.pattern} ${grant.name} ${grant.operation}`;
+}
+
+function grantKey(grant: AclGrant): string {
+  return [grant.principal, grant.resource, grant.pattern, grant.name, grant.operation].join('\u0000');
+}
+
+function compareGrants(a: AclGrant, b: AclGrant): number {
+  const x = [a.principal, a.resource, a.name, a.pattern, a.operation];
+  const y = [b.principal, b.resource, b.name, b.pattern, b.operation];
+  for (let i = 0; i < x.length; i++) {
+    const [p, q] = [x[i] as string, y[i] as string];
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Which of the broker's ACLs a sync may delete: see `diffAccessControl`. */
+export interface AclScope {
+  /** The switch's topic prefix (`bcss`): its names are `<prefix>.…`. */
+  readonly prefix: string;
+  /** The switch's own topics (topology.ts), owned whatever their name. */
+  readonly topics?: Iterable<string>;
+  /** Principals never deleted for, besides `User:admin`: the super users, the principal running the sync. */
+  readonly protectedPrincipals?: Iterable<string>;
+}
+
+/** The principal of the local stack's and docker-compose's super user. */
+export const ADMIN_PRINCIPAL = userPrincipal('admin');
+
+/** Whether an ACL on the broker belongs to the switch of `scope`, so that a sync may delete it. */
+export function ownedBySwitch(grant: AclGrant, scope: AclScope): boolean {
+  if (grant.resource === 'CLUSTER') return false;
+  const protectedPrincipals = new Set([ADMIN_PRINCIPAL, ...(scope.protectedPrincipals ?? [])]);
+  if (protectedPrincipals.has(grant.principal)) return false;
+  if (grant.name.startsWith(`${scope.prefix}.`)) return true;
+  return grant.resource === 'TOPIC' && new Set(scope.topics ?? []).has(grant.name);
+}
+
+export interface AclDiff {
+  /** Wanted and not on the broker, in the order of the wanted list. */
+  readonly toCreate: AclGrant[];
+  /** On the broker, the switch's, and not wanted; sorted by principal, resource and name. */
+  readonly toDelete: AclGrant[];
+  /** Wanted and already on the broker, in the order of the wanted list. */
+  readonly unchanged: AclGrant[];
+}
+
 /**
- * Creates the ACLs on the broker. Creating an ACL that already exists changes nothing, so running it
- * at every start is safe; it never deletes: an ACL dropped from the list has to be removed by hand.
+ * What turns the broker's ACLs (`current`, from `describeAcls`) into the wanted ones (`desired`, from
+ * `accessControlList`). Duplicates on either side count once.
+ *
+ * Only the switch's own ACLs are ever deleted: the broker may serve other applications, whose ACLs
+ * this configuration knows nothing about. An entry is the switch's when its resource name is one of
+ * the switch's topics or starts with `<prefix>.` — its topics `<prefix>.*`, its groups and
+ * transactional ids `<prefix>.<principal>.` — whatever its principal: whoever needs access to the
+ * switch's topics is declared in config/institutions.yaml, so an entry by hand (a `User:*` grant, a
+ * principal removed from the configuration, a right an institution no longer has) is stale. Left
+ * alone, always:
+ *
+ * - anything for `User:admin` and the other `protectedPrincipals` (super users, the principal that
+ *   runs the sync), so that a sync never locks out its operator;
+ * - CLUSTER entries, and names outside the prefix, including a PREFIXED entry on a shorter name
+ *   (`bcs`) that reaches the switch's names but others' too;
+ * - what `describeAcls` does not list: DENY entries and operations AclGrant does not name.
+ *
+ * A prefix that begins another switch's (`bcss` and `bcss.test`) would claim that switch's names:
+ * prefixes of switches sharing a cluster must not nest. Without a scope (null) nothing is the
+ * switch's, and nothing is deleted.
  */
-export async function provisionAccessControl(admin: KafkaAdmin, grants: readonly AclGrant[]): Promise<{ created: number }> {
-  const key = (g: AclGrant) => `${g.principal}|${g.resource}|${g.pattern}|${g.name}|${g.operation}`;
-  const existing = new Set((await admin.describeAcls()).map(key));
-  const missing = grants.filter((g) => !existing.has(key(g)));
-  if (missing.length === 0) return { created: 0 };
-  await admin.createAcls(missing);
-  // The broker's authorizer applies new ACLs from the metadata log shortly after the call returns; a
-  // client that connects at once could still be refused. Wait until they are all listed, then a moment.
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const now = new Set((await admin.describeAcls()).map(key));
-    if (missing.every((g) => now.has(key(g)))) break;
+export function diffAccessControl(desired: readonly AclGrant[], current: readonly AclGrant[], scope: AclScope | null): AclDiff {
+  const onBroker = new Set(current.map(grantKey));
+  const wanted = new Set<string>();
+  const toCreate: AclGrant[] = [];
+  const unchanged: AclGrant[] = [];
+  for (const grant of desired) {
+    const key = grantKey(grant);
+    if (wanted.has(key)) continue;
+    wanted.add(key);
+    (onBroker.has(key) ? unchanged : toCreate).push(grant);
+  }
+  const stale = new Map<string, AclGrant>();
+  for (const grant of current) {
+    const key = grantKey(grant);
+    if (!wanted.has(key) && scope && ownedBySwitch(grant, scope)) stale.set(key, grant);
+  }
+  return { toCreate, toDelete: [...stale.values()].sort(compareGrants), unchanged };
+}
+
+export interface AclSyncResult {
+  readonly diff: AclDiff;
+  /** False for a dry run: nothing was changed. */
+  readonly applied: boolean;
+  readonly created: number;
+  readonly deleted: number;
+  /** Whether the broker listed every change before the wait ended (true when there was none). */
+  readonly settled: boolean;
+}
+
+export interface AclSyncOptions {
+  /** Compute and report the diff, change nothing. */
+  readonly dryRun?: boolean;
+  /** Create what is missing, delete nothing (the diff still lists what a full sync would delete). */
+  readonly createOnly?: boolean;
+  /** How long to wait for the broker to list the changes; default 10 s. */
+  readonly settleMs?: number;
+}
+
+/**
+ * Makes the switch's ACLs on the broker those of `desired`: creates the missing ones, deletes the
+ * stale ones of the switch (`diffAccessControl` says which), then waits until the broker lists the
+ * result. Running it again finds nothing to do.
+ */
+export async function syncAccessControl(
+  admin: KafkaAdmin,
+  desired: readonly AclGrant[],
+  scope: AclScope | null,
+  options: AclSyncOptions = {},
+): Promise<AclSyncResult> {
+  const diff = diffAccessControl(desired, await admin.describeAcls(), scope);
+  const toDelete = options.createOnly ? [] : diff.toDelete;
+  if (options.dryRun) return { diff, applied: false, created: 0, deleted: 0, settled: true };
+  if (diff.toCreate.length === 0 && toDelete.length === 0) return { diff, applied: true, created: 0, deleted: 0, settled: true };
+  if (diff.toCreate.length > 0) await admin.createAcls(diff.toCreate);
+  if (toDelete.length > 0) await admin.deleteAcls(toDelete);
+  // The broker's authorizer applies ACL changes from the metadata log shortly after the call returns;
+  // a client that connects at once could still be refused (or still let in). Wait until the list
+  // shows them all, then a moment.
+  const deadline = Date.now() + (options.settleMs ?? 10_000);
+  let settled = false;
+  for (;;) {
+    const now = new Set((await admin.describeAcls()).map(grantKey));
+    settled = diff.toCreate.every((g) => now.has(grantKey(g))) && toDelete.every((g) => !now.has(grantKey(g)));
+    if (settled || Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   await new Promise((r) => setTimeout(r, 1_000));
-  return { created: missing.length };
+  return { diff, applied: true, created: diff.toCreate.length, deleted: toDelete.length, settled };
+}
+
+/**
+ * Creates the missing ACLs on the broker (`syncAccessControl`, create-only): creating what exists
+ * changes nothing, so running it at every start is safe. It never deletes; given the switch's
+ * `scope`, it returns the stale entries `bcss acl sync` would delete.
+ */
+export async function provisionAccessControl(
+  admin: KafkaAdmin,
+  grants: readonly AclGrant[],
+  scope?: AclScope,
+): Promise<{ created: number; stale: AclGrant[] }> {
+  const { created, diff } = await syncAccessControl(admin, grants, scope ?? null, { createOnly: true });
+  return { created, stale: diff.toDelete };
 }

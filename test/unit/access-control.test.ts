@@ -6,9 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions, principalNames, type Institutions } from '../../src/config/load-institutions.js';
-import { accessControlList, userPrincipal } from '../../src/gateway/access-control.js';
+import {
+  accessControlList,
+  diffAccessControl,
+  formatGrant,
+  ownedBySwitch,
+  provisionAccessControl,
+  syncAccessControl,
+  userPrincipal,
+  type AclScope,
+} from '../../src/gateway/access-control.js';
 import { topicSpecs } from '../../src/gateway/topology.js';
-import type { AclGrant } from '../../src/messaging/kafka-client.js';
+import type { AclGrant, KafkaAdmin } from '../../src/messaging/kafka-client.js';
 import { topicNames } from '../../src/messaging/topics.js';
 
 const institutions = loadInstitutions(DEFAULT_CONFIG_DIR);
@@ -160,5 +169,198 @@ describe('accessControlList for config/institutions.yaml', () => {
     expect(() => accessControlList(topics, clash)).toThrow(/principal vaph has more than one role/);
     const sealerClash: Institutions = { ...institutions, sealer: 'auditor' };
     expect(() => accessControlList(topics, sealerClash)).toThrow(/principal auditor has more than one role/);
+  });
+});
+
+/** `User:vaph TOPIC LITERAL bcss.vaph.requests WRITE` → the grant. */
+function grant(line: string): AclGrant {
+  const [principal, resource, pattern, name, operation] = line.split(' ') as [string, AclGrant['resource'], AclGrant['pattern'], string, AclGrant['operation']];
+  return { principal, resource, pattern, name, operation };
+}
+
+const lines = (list: readonly AclGrant[]) => list.map(formatGrant);
+
+describe('diffAccessControl', () => {
+  const scope: AclScope = { prefix: 'bcss', topics: topicSpecs(topics, institutions).map((s) => s.topic) };
+  const strayRead = grant('User:vaph TOPIC LITERAL bcss.iriscare.replies READ');
+
+  it('creates every ACL on an empty broker', () => {
+    const diff = diffAccessControl(grants, [], scope);
+    expect(diff.toCreate).toEqual(grants);
+    expect(diff.toDelete).toEqual([]);
+    expect(diff.unchanged).toEqual([]);
+  });
+
+  it('has nothing to do when the broker holds exactly the list, in any order', () => {
+    const diff = diffAccessControl(grants, [...grants].reverse(), scope);
+    expect(diff).toEqual({ toCreate: [], toDelete: [], unchanged: grants });
+  });
+
+  it('creates only the missing ones, keeping the order of the list', () => {
+    const present = grants.filter((_, i) => i % 3 === 0);
+    const diff = diffAccessControl(grants, present, scope);
+    expect(diff.toCreate).toEqual(grants.filter((_, i) => i % 3 !== 0));
+    expect(diff.unchanged).toEqual(present);
+    expect(diff.toDelete).toEqual([]);
+  });
+
+  it('deletes a stale ACL of the switch: a right the configuration does not grant', () => {
+    const diff = diffAccessControl(grants, [...grants, strayRead], scope);
+    expect(diff.toDelete).toEqual([strayRead]);
+    expect(diff.toCreate).toEqual([]);
+    expect(diff.unchanged).toHaveLength(grants.length);
+  });
+
+  it('deletes what the switch named for a principal no longer configured, or for everyone', () => {
+    const gone = [
+      grant('User:oldinst TOPIC LITERAL bcss.oldinst.requests WRITE'),
+      grant('User:oldinst GROUP PREFIXED bcss.oldinst. READ'),
+      grant('User:oldinst TRANSACTIONAL_ID PREFIXED bcss.oldinst. WRITE'),
+      grant('User:* TOPIC LITERAL bcss.audit READ'),
+      grant('User:vaph GROUP PREFIXED bcss. READ'),
+    ];
+    const diff = diffAccessControl(grants, [...gone, ...grants], scope);
+    expect(lines(diff.toDelete).sort()).toEqual(lines(gone).sort());
+  });
+
+  it('leaves foreign ACLs alone: another prefix, a shorter prefix, no prefix, the cluster', () => {
+    const foreign = [
+      grant('User:vaph TOPIC LITERAL other.vaph.requests WRITE'),
+      grant('User:vaph TOPIC LITERAL bcss-staging.vaph.replies READ'),
+      grant('User:vaph TOPIC LITERAL bcssx.audit READ'),
+      grant('User:vaph TOPIC PREFIXED bcs READ'),
+      grant('User:vaph TOPIC LITERAL bcss READ'),
+      grant('User:billing GROUP PREFIXED billing. READ'),
+      grant('User:billing TRANSACTIONAL_ID LITERAL invoices WRITE'),
+      grant('User:gateway CLUSTER LITERAL kafka-cluster DESCRIBE'),
+    ];
+    const diff = diffAccessControl(grants, [...grants, ...foreign], scope);
+    expect(diff.toDelete).toEqual([]);
+    expect(foreign.every((g) => !ownedBySwitch(g, scope))).toBe(true);
+  });
+
+  it('never deletes for User:admin, nor for protected principals (super users, the one running the sync)', () => {
+    const admin = [grant('User:admin TOPIC LITERAL bcss.audit READ'), grant('User:admin GROUP PREFIXED bcss. READ')];
+    const ops = grant('User:ops TOPIC LITERAL bcss.deadletter READ');
+    const current = [...grants, ...admin, ops];
+    expect(diffAccessControl(grants, current, scope).toDelete).toEqual([ops]);
+    expect(diffAccessControl(grants, current, { ...scope, protectedPrincipals: ['User:ops'] }).toDelete).toEqual([]);
+  });
+
+  it('owns a topic of the topology by its name, even outside the prefix', () => {
+    const renamed: AclScope = { prefix: 'bcss', topics: ['legacy-audit'] };
+    expect(ownedBySwitch(grant('User:vaph TOPIC LITERAL legacy-audit READ'), renamed)).toBe(true);
+    // A group of that name is not a topic of the switch.
+    expect(ownedBySwitch(grant('User:vaph GROUP LITERAL legacy-audit READ'), renamed)).toBe(false);
+  });
+
+  it('does not confuse ACLs that differ in one field', () => {
+    const write = grant('User:vaph TOPIC LITERAL bcss.vaph.requests WRITE');
+    const variants = [
+      grant('User:vaph TOPIC LITERAL bcss.vaph.requests READ'),
+      grant('User:vaph TOPIC PREFIXED bcss.vaph.requests WRITE'),
+      grant('User:iriscare TOPIC LITERAL bcss.vaph.requests WRITE'),
+      grant('User:vaph TOPIC LITERAL bcss.vaph.replies WRITE'),
+    ];
+    const diff = diffAccessControl([write], variants, scope);
+    expect(diff.toCreate).toEqual([write]);
+    expect(lines(diff.toDelete).sort()).toEqual(lines(variants).sort());
+  });
+
+  it('counts duplicates once, on either side', () => {
+    const stale = grant('User:vaph TOPIC LITERAL bcss.audit READ');
+    // The broker lists an entry once per host; the wanted list may name one twice.
+    const diff = diffAccessControl([...grants, ...grants.slice(0, 5)], [...grants.slice(0, 3), ...grants.slice(0, 3), stale, stale], scope);
+    expect(diff.unchanged).toEqual(grants.slice(0, 3));
+    expect(diff.toCreate).toEqual(grants.slice(3));
+    expect(diff.toDelete).toEqual([stale]);
+  });
+
+  it('lists deletions in a stable order, whatever the broker\'s', () => {
+    const stale = ['User:vaph TOPIC LITERAL bcss.audit READ', 'User:dpo TOPIC LITERAL bcss.deadletter READ', 'User:vaph GROUP PREFIXED bcss.x. READ'].map(grant);
+    const a = diffAccessControl(grants, [...stale, ...grants], scope);
+    const b = diffAccessControl(grants, [...grants, ...stale].reverse(), scope);
+    expect(a.toDelete).toEqual(b.toDelete);
+    expect(lines(a.toDelete)).toEqual([
+      'User:dpo TOPIC LITERAL bcss.deadletter READ',
+      'User:vaph GROUP PREFIXED bcss.x. READ',
+      'User:vaph TOPIC LITERAL bcss.audit READ',
+    ]);
+  });
+
+  it('deletes nothing without a scope', () => {
+    expect(diffAccessControl(grants, [...grants, strayRead], null).toDelete).toEqual([]);
+  });
+
+  it('applied to its own result, finds nothing to do', () => {
+    const current = [...grants.slice(10), strayRead, grant('User:other TOPIC LITERAL other.topic READ')];
+    const diff = diffAccessControl(grants, current, scope);
+    const removed = new Set(lines(diff.toDelete));
+    const after = [...current.filter((g) => !removed.has(formatGrant(g))), ...diff.toCreate];
+    expect(diffAccessControl(grants, after, scope)).toEqual({ toCreate: [], toDelete: [], unchanged: expect.any(Array) });
+    expect(lines(after)).toContain('User:other TOPIC LITERAL other.topic READ');
+  });
+
+  it('formats a grant as one diff line', () => {
+    expect(formatGrant(grant('User:vaph TOPIC LITERAL bcss.vaph.requests WRITE'))).toBe('User:vaph TOPIC LITERAL bcss.vaph.requests WRITE');
+  });
+});
+
+/** An admin holding ACLs in memory, as the broker lists them: enough for the sync's calls. */
+function memoryAdmin(initial: readonly AclGrant[]) {
+  let acls = [...initial];
+  const calls: string[] = [];
+  const admin = {
+    async describeAcls() {
+      return [...acls];
+    },
+    async createAcls(list: readonly AclGrant[]) {
+      calls.push(`create ${list.length}`);
+      acls.push(...list);
+    },
+    async deleteAcls(list: readonly AclGrant[]) {
+      calls.push(`delete ${list.length}`);
+      const gone = new Set(list.map(formatGrant));
+      const before = acls.length;
+      acls = acls.filter((g) => !gone.has(formatGrant(g)));
+      return before - acls.length;
+    },
+  } as unknown as KafkaAdmin;
+  return { admin, calls, acls: () => acls };
+}
+
+describe('syncAccessControl', () => {
+  const scope: AclScope = { prefix: 'bcss' };
+  const stray = { principal: 'User:vaph', resource: 'TOPIC', pattern: 'LITERAL', name: 'bcss.audit', operation: 'READ' } as const;
+  const foreign = { principal: 'User:vaph', resource: 'TOPIC', pattern: 'LITERAL', name: 'other.audit', operation: 'READ' } as const;
+
+  it('creates and deletes, then finds nothing to do', async () => {
+    const broker = memoryAdmin([stray, foreign, ...grants.slice(0, 4)]);
+    const first = await syncAccessControl(broker.admin, grants, scope, { settleMs: 0 });
+    expect(first).toMatchObject({ applied: true, created: grants.length - 4, deleted: 1, settled: true });
+    expect(broker.calls).toEqual([`create ${grants.length - 4}`, 'delete 1']);
+    expect(lines(broker.acls()).sort()).toEqual(lines([foreign, ...grants]).sort());
+    const second = await syncAccessControl(broker.admin, grants, scope);
+    expect(second).toMatchObject({ created: 0, deleted: 0, settled: true });
+    expect(second.diff.unchanged).toHaveLength(grants.length);
+    expect(broker.calls).toHaveLength(2);
+  });
+
+  it('changes nothing on a dry run, and reports what it would do', async () => {
+    const broker = memoryAdmin([stray]);
+    const result = await syncAccessControl(broker.admin, grants, scope, { dryRun: true });
+    expect(result).toMatchObject({ applied: false, created: 0, deleted: 0 });
+    expect(result.diff.toCreate).toHaveLength(grants.length);
+    expect(result.diff.toDelete).toEqual([stray]);
+    expect(broker.calls).toEqual([]);
+  });
+
+  it('only creates when create-only (as at start), naming what a sync would delete', async () => {
+    const broker = memoryAdmin([stray]);
+    const { created, stale } = await provisionAccessControl(broker.admin, grants, scope);
+    expect(created).toBe(grants.length);
+    expect(stale).toEqual([stray]);
+    expect(broker.acls()).toContainEqual(stray);
+    expect(broker.calls).toEqual([`create ${grants.length}`]);
   });
 });
