@@ -22,6 +22,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // Faults, attacks and load against the real stack (broker and Redis restarts, SIGKILLs, the
+          // fuzzer, bursts): longer, and they stop parts of the stack, so they run on their own.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -2,7 +2,7 @@ import { createDirectoryClient } from '../client/directory-client.js';
 import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../gateway/access-control.js';
 import { publishAuthorizations } from '../gateway/authorization-publisher.js';
-import { DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
+import { DEFAULT_MAX_PENDING, DEFAULT_QUEUE_ALLOWANCE_MS, DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
 import { topicSpecs } from '../gateway/topology.js';
 import type { Logger } from '../logging/logger.js';
 import type { KafkaClient } from '../messaging/kafka-client.js';
@@ -53,7 +53,7 @@ export function positiveIntFromEnv(name: string, fallback: number): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, not ${text}`);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, not ${text}`);
   return value;
 }
 
@@ -117,6 +117,8 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
         pendingStore,
         logger: runtime.logger,
         sourceTimeoutMs,
+        maxPending: positiveIntFromEnv('BCSS_MAX_PENDING', DEFAULT_MAX_PENDING),
+        answerDeadlineMs: positiveIntFromEnv('BCSS_ANSWER_DEADLINE_MS', sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS),
       }),
     );
     const monitor = startGatewayMonitor({

@@ -12,7 +12,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { startDirectoryPipelines } from './directory-pipelines.js';
 import { mutationTransform } from './mutation-pipeline.js';
 import { replyTransform } from './reply-pipeline.js';
-import { requestTransform } from './request-pipeline.js';
+import { pendingAdmission, requestTransform } from './request-pipeline.js';
 import { startTimeoutSweeper } from './timeout-sweeper.js';
 
 /**
@@ -38,12 +38,28 @@ export interface GatewayDeps {
   readonly sweepIntervalMs?: number;
   /** Requests per Kafka transaction at most. */
   readonly chunkSize?: number;
+  /** Exchanges waiting for their sources at most before request intake pauses (back-pressure). */
+  readonly maxPending?: number;
+  /**
+   * An answer is due this long after a request's publication (see request-pipeline.ts); default the
+   * source timeout plus {@link DEFAULT_QUEUE_ALLOWANCE_MS}.
+   */
+  readonly answerDeadlineMs?: number;
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 30_000;
+/** About 20 MB of Redis at ~1 KB an exchange; at 4,000 exchanges/s, five seconds of sources' work. */
+export const DEFAULT_MAX_PENDING = 20_000;
+/** By default a request may wait this long in its queue and still be forwarded. */
+export const DEFAULT_QUEUE_ALLOWANCE_MS = 30_000;
+const INTAKE_PAUSE_MS = 50;
 
 export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> {
   const name = deps.instanceName ?? `${deps.topics.prefix}.gateway`;
+  const sourceTimeoutMs = deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
+  if (deps.answerDeadlineMs !== undefined && deps.answerDeadlineMs <= sourceTimeoutMs) {
+    throw new Error(`the answer deadline (${deps.answerDeadlineMs} ms) must exceed the source timeout (${sourceTimeoutMs} ms): every forwarded request would be OVERLOADED`);
+  }
   const rules = { catalogue: deps.catalogue, authorizations: buildAuthorizationIndex(deps.deliberations, deps.catalogue) };
   const started: Array<{ stop(): Promise<void> }> = [];
   const stopAll = async () => {
@@ -92,13 +108,19 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
         transactionalIdPrefix: `${name}.requests`,
         logger: deps.logger,
         chunkSize: deps.chunkSize,
+        admission: pendingAdmission(
+          deps.pendingStore,
+          { maxPending: deps.maxPending ?? DEFAULT_MAX_PENDING, pauseMs: INTAKE_PAUSE_MS },
+          deps.metrics,
+        ),
         transform: requestTransform({
           codec: deps.codec,
           topics: deps.topics,
           rules,
           directory: deps.directoryStore,
           pending: deps.pendingStore,
-          sourceTimeoutMs: deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS,
+          sourceTimeoutMs,
+          answerDeadlineMs: deps.answerDeadlineMs ?? sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS,
           logger: deps.logger,
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
         }),

@@ -52,6 +52,13 @@ export interface RequestPipelineDeps {
   readonly pending: Pick<PendingStore, 'putMany'>;
   /** How long a source has to answer. */
   readonly sourceTimeoutMs: number;
+  /**
+   * An answer is due this long after the request was published (its Kafka timestamp). A request that
+   * queued so long that its source's time would take the answer past that point is answered OVERLOADED
+   * instead of forwarded: the requester has a prompt answer to retry on, and the source no work nobody
+   * waits for. Refusals need no source and are answered as they are. Undefined: no such limit.
+   */
+  readonly answerDeadlineMs?: number;
   readonly logger: Logger;
   readonly metrics?: GatewayMetrics;
   readonly now?: () => number;
@@ -212,6 +219,9 @@ export function requestTransform(deps: RequestPipelineDeps) {
     };
   };
 
+  /** Time since publication; a timestamp from a clock ahead of ours counts as none. */
+  const queuedFor = (ctx: Context): number => Math.max(0, ctx.receivedAt - Number(ctx.message.timestamp));
+
   return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
     const records: OutRecord[] = [];
     const receivedAt = now();
@@ -260,11 +270,43 @@ export function requestTransform(deps: RequestPipelineDeps) {
         records.push(...refusalRecords(ctx, request, decision.refusal, decision.grant));
         continue;
       }
+      const queuedMs = queuedFor(ctx);
+      if (deps.answerDeadlineMs !== undefined && queuedMs + deps.sourceTimeoutMs > deps.answerDeadlineMs) {
+        const detail = `the request waited ${Math.round(queuedMs / 1000)} s in the queue; its source could not answer within the deadline — try again`;
+        records.push(...refusalRecords(ctx, request, refusal('OVERLOADED', detail), decision.checked.grant));
+        continue;
+      }
       const forward = forwardRecords(ctx, decision);
       pending.push(forward.pending);
       records.push(...forward.records);
     }
     if (pending.length > 0) await deps.pending.putMany(pending);
     return { records };
+  };
+}
+
+export interface IntakeLimits {
+  /** Exchanges waiting for their sources at most: at this many, request intake pauses. */
+  readonly maxPending: number;
+  /** How long a paused partition waits before it asks again. */
+  readonly pauseMs: number;
+}
+
+/**
+ * Back-pressure for the request pipeline: while as many exchanges as `maxPending` wait for their
+ * sources, no more are taken in — the requests stay in Kafka, where they cost neither Redis nor the
+ * gateway any memory, instead of piling up as pending state. The count is read before every chunk (one
+ * O(1) round trip per up to 500 requests), so one process exceeds the bound by one chunk at most. A
+ * Redis failure throws, as everywhere on the request path: nothing is taken in unchecked.
+ */
+export function pendingAdmission(
+  pending: Pick<PendingStore, 'size'>,
+  limits: IntakeLimits,
+  metrics: GatewayMetrics = NO_METRICS,
+): () => Promise<number> {
+  return async () => {
+    if ((await pending.size()) < limits.maxPending) return 0;
+    metrics.intakePaused();
+    return limits.pauseMs;
   };
 }

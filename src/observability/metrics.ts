@@ -12,12 +12,15 @@ export interface GatewayMetrics {
   answered(service: string, outcome: string, latencyMs: number): void;
   forwarded(service: string): void;
   mutationDelivered(service: string, form: string): void;
+  /** Request intake paused because too many exchanges wait for their sources. */
+  intakePaused(): void;
 }
 
 export const NO_METRICS: GatewayMetrics = {
   answered: () => undefined,
   forwarded: () => undefined,
   mutationDelivered: () => undefined,
+  intakePaused: () => undefined,
 };
 
 export interface PrometheusMetrics extends GatewayMetrics {
@@ -55,6 +58,11 @@ export function createPrometheusMetrics(): PrometheusMetrics {
     labelNames: ['service', 'form'],
     registers: [registry],
   });
+  const pauses = new Counter({
+    name: 'bcss_intake_pauses_total',
+    help: 'Times a requests partition was paused because the exchanges waiting for sources reached BCSS_MAX_PENDING.',
+    registers: [registry],
+  });
   const pendingExchanges = new Gauge({
     name: 'bcss_pending_exchanges',
     help: 'Exchanges forwarded to a source and not answered yet.',
@@ -82,6 +90,7 @@ export function createPrometheusMetrics(): PrometheusMetrics {
     },
     forwarded: (service) => forwards.inc({ service }),
     mutationDelivered: (service, form) => mutations.inc({ service, form }),
+    intakePaused: () => pauses.inc(),
   };
 }
 

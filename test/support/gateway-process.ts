@@ -198,7 +198,16 @@ export async function killAllGatewayProcesses(): Promise<void> {
  */
 export function gatewayProcessEnv(
   stack: TestStack,
-  options: { readonly topicPrefix: string; readonly redisPrefix: string; readonly sourceTimeoutMs?: number; readonly logLevel?: string },
+  options: {
+    readonly topicPrefix: string;
+    readonly redisPrefix: string;
+    readonly sourceTimeoutMs?: number;
+    readonly logLevel?: string;
+    /** Default 10 minutes: see below. */
+    readonly answerDeadlineMs?: number;
+    /** BCSS_MAX_PENDING; default the gateway's. */
+    readonly maxPending?: number;
+  },
 ): { env: Record<string, string>; dispose(): void } {
   const stackDir = mkdtempSync(join(tmpdir(), 'bcss-gateway-process-'));
   const env: Record<string, string> = {
@@ -218,5 +227,9 @@ export function gatewayProcessEnv(
   }
   if (stack.kafka.ssl) env.KAFKA_SSL = 'true';
   if (options.sourceTimeoutMs !== undefined) env.BCSS_SOURCE_TIMEOUT_MS = String(options.sourceTimeoutMs);
+  // These tests count exact outcomes: requests queued while a gateway is killed or the broker restarts
+  // must still be forwarded, not answered OVERLOADED (which back-pressure.test.ts proves on its own).
+  env.BCSS_ANSWER_DEADLINE_MS = String(options.answerDeadlineMs ?? 600_000);
+  if (options.maxPending !== undefined) env.BCSS_MAX_PENDING = String(options.maxPending);
   return { env, dispose: () => rmSync(stackDir, { recursive: true, force: true }) };
 }
