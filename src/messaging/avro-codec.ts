@@ -48,6 +48,10 @@ function daysInMonthOf(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/** The days a date may take: years 0001 to 9999, the dates written `YYYY-MM-DD` (as period.ts reads them). */
+const FIRST_DAY = daysFromCivil(1, 1, 1);
+const LAST_DAY = daysFromCivil(9999, 12, 31);
+
 /** Recent conversions: a payload repeats the same few dates (quarter bounds, in and out dates). */
 const DATE_CACHE_LIMIT = 20_000;
 const daysByText = new Map<string, number>();
@@ -64,6 +68,11 @@ class IsoDateType extends avro.types.LogicalType {
   protected override _fromValue(days: number): string {
     const known = textByDays.get(days);
     if (known !== undefined) return known;
+    // Beyond year 9999 the ISO text would be "+010183-09…", which no date check of the switch reads as
+    // a date: such a body is refused here, as undecodable, rather than passed on half-formed.
+    if (!Number.isInteger(days) || days < FIRST_DAY || days > LAST_DAY) {
+      throw new RangeError(`day ${days} is outside 0001-01-01..9999-12-31`);
+    }
     return remember(textByDays, days, new Date(days * 86_400_000).toISOString().slice(0, 10));
   }
   protected override _toValue(value: unknown): number | undefined {
@@ -74,7 +83,7 @@ class IsoDateType extends avro.types.LogicalType {
     const year = Number(value.slice(0, 4));
     const month = Number(value.slice(5, 7));
     const day = Number(value.slice(8, 10));
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || month < 1 || month > 12 || day < 1 || day > daysInMonthOf(year, month)) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonthOf(year, month)) {
       // A day that does not exist (2024-02-30) is refused, never rolled over.
       return undefined;
     }
@@ -88,6 +97,116 @@ class IsoDateType extends avro.types.LogicalType {
   }
 }
 
+/*
+ * Avro arrays and maps come in blocks that start with an item count, and avsc believes the count: a
+ * 25-byte Request whose requestedBlocks claims 2^31 − 1 items makes it allocate an array of that length
+ * and fill it, item by item, from past the end of the buffer — seconds of CPU, then the heap runs out and
+ * the process dies (and the restarted one fetches the same message). Every item takes at least one byte
+ * unless its type encodes to nothing, so a count larger than the bytes left is refused before anything
+ * is allocated: reading a body costs at most in proportion to its length. Payloads from the sources
+ * (arrays of records) are read the same way.
+ */
+/** Items that take no byte (null) cannot be bounded by the bytes left: at most this many per array. */
+const EMPTY_ITEMS = 65_536;
+
+/** The parts of avsc's Tap and of a type (or resolver) that the block readers below use. */
+interface BlockTap {
+  readonly buf: Buffer;
+  pos: number;
+  readLong(): number;
+  skipLong(): void;
+  readString(): string;
+}
+interface ItemReader {
+  _read(tap: BlockTap): unknown;
+}
+
+function encodesToNothing(type: avro.Type, open = new Set<avro.Type>()): boolean {
+  const t = type as unknown as {
+    readonly typeName: string;
+    readonly size?: number;
+    readonly underlyingType?: avro.Type;
+    readonly fields?: ReadonlyArray<{ readonly type: avro.Type }>;
+  };
+  if (t.typeName === 'null') return true;
+  if (t.typeName === 'fixed') return t.size === 0;
+  if (t.underlyingType) return encodesToNothing(t.underlyingType, open);
+  if (t.fields) {
+    if (open.has(type)) return false;
+    open.add(type);
+    const empty = t.fields.every((f) => encodesToNothing(f.type, open));
+    open.delete(type);
+    return empty;
+  }
+  return false;
+}
+
+const emptyItems = new WeakMap<object, boolean>();
+
+/**
+ * Through a resolver (an older writer version), the items are the resolver's, not a type: they are
+ * taken to need a byte each, which holds for every array of the switch's records.
+ */
+function itemsMayBeEmpty(items: object): boolean {
+  let known = emptyItems.get(items);
+  if (known === undefined) {
+    known = avro.Type.isType(items) && encodesToNothing(items as avro.Type);
+    emptyItems.set(items, known);
+  }
+  return known;
+}
+
+function blockCount(tap: BlockTap, limit: number): number {
+  let n = tap.readLong();
+  if (n < 0) {
+    // A negative count is followed by the block's size in bytes.
+    n = -n;
+    tap.skipLong();
+  }
+  if (n > limit) throw new RangeError(`an array or map block claims ${n} items, more than the body can hold`);
+  return n;
+}
+
+// avsc freezes its types, so the bounded readers are subclasses, put in place by the typeHook below.
+// `this` is the type, or a resolver of an older writer's array or map (avsc lends it this reader).
+class BoundedArrayType extends avro.types.ArrayType {
+  _read(this: { readonly itemsType: object }, tap: BlockTap): unknown[] {
+    const items = this.itemsType as ItemReader;
+    const empty = itemsMayBeEmpty(items);
+    let values: unknown[] | undefined;
+    let i = 0;
+    let n: number;
+    while ((n = blockCount(tap, empty ? EMPTY_ITEMS - i : tap.buf.length - tap.pos)) !== 0) {
+      values ??= new Array<unknown>(n);
+      while (n-- > 0) values[i++] = items._read(tap);
+    }
+    return values ?? [];
+  }
+}
+
+class BoundedMapType extends avro.types.MapType {
+  _read(this: { readonly valuesType: object }, tap: BlockTap): Record<string, unknown> {
+    const items = this.valuesType as ItemReader;
+    const values: Record<string, unknown> = {};
+    let n: number;
+    // Every entry has a key, a string of at least one byte.
+    while ((n = blockCount(tap, tap.buf.length - tap.pos)) !== 0) {
+      while (n-- > 0) {
+        const key = tap.readString();
+        values[key] = items._read(tap);
+      }
+    }
+    return values;
+  }
+}
+
+function boundedBlocks(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || 'logicalType' in schema) return undefined;
+  const { type } = schema as { type?: unknown };
+  if (type === 'array') return new BoundedArrayType(schema, opts);
+  if (type === 'map') return new BoundedMapType(schema, opts);
+  return undefined;
+}
 
 interface KnownSchema {
   readonly name: string;
@@ -108,7 +227,11 @@ export interface AvroCodec {
 
 export function parseSchema(schema: unknown): avro.Type {
   // A fresh options object each time: avsc stores its registry of named types on it.
-  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { date: IsoDateType }, wrapUnions: 'auto' });
+  return avro.Type.forSchema(schema as avro.Schema, {
+    logicalTypes: { date: IsoDateType },
+    wrapUnions: 'auto',
+    typeHook: boundedBlocks,
+  });
 }
 
 /**

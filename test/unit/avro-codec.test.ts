@@ -132,3 +132,99 @@ describe('the date logical type', () => {
     expect(dateType.isValid('1900-02-29')).toBe(false);
   });
 });
+
+describe('dates outside the years 0001–9999', () => {
+  const codec = createAvroCodec({ current: [personV2] });
+  const header = Buffer.concat([Buffer.from([0xc3, 0x01]), codec.fingerprint('test.codec.Person')]);
+  /** A Person body written by hand: niss "1", the day number as given, no nickname. */
+  const withDay = (days: number) => Buffer.concat([header, Buffer.from([2, 0x31]), parseSchema('int').toBuffer(days), Buffer.from([0])]);
+
+  it.each([
+    ['the day after 9999-12-31', 2_932_897],
+    ['year 10183, which would read "+010183-09"', 3_000_000],
+    ['the day before 0001-01-01', -719_163],
+    ['the largest int, beyond any Date', 2_147_483_647],
+    ['the smallest int', -2_147_483_648],
+  ])('refuses %s as MALFORMED_BODY', (_label, days) => {
+    expect(() => codec.decode('test.codec.Person', withDay(days))).toThrowError(
+      expect.objectContaining({ code: 'MALFORMED_BODY' }) as unknown as Error,
+    );
+  });
+
+  it('reads the first and the last day, and refuses to write year 0000', () => {
+    expect(codec.decode<{ birthDate: string }>('test.codec.Person', withDay(-719_162)).birthDate).toBe('0001-01-01');
+    expect(codec.decode<{ birthDate: string }>('test.codec.Person', withDay(2_932_896)).birthDate).toBe('9999-12-31');
+    expect(() => codec.encode('test.codec.Person', { niss: '1', birthDate: '0000-06-01', nickname: null })).toThrowError(/birthDate/);
+  });
+});
+
+describe('array and map block counts', () => {
+  const listV1 = {
+    type: 'record',
+    name: 'Listing',
+    namespace: 'test.codec',
+    fields: [
+      { name: 'items', type: { type: 'array', items: 'string' } },
+      { name: 'flags', type: { type: 'array', items: 'null' } },
+      { name: 'labels', type: { type: 'map', values: 'long' } },
+    ],
+  };
+  const listV2 = { ...listV1, fields: [...listV1.fields, { name: 'note', type: ['null', 'string'], default: null }] };
+  const codec = createAvroCodec({ current: [listV2], history: [listV1] });
+  const v1 = createAvroCodec({ current: [listV1] });
+  const zigzag = (n: number) => parseSchema('long').toBuffer(n);
+  const body = (...parts: Buffer[]) => Buffer.concat([Buffer.from([0xc3, 0x01]), codec.fingerprint('test.codec.Listing'), ...parts]);
+  const expectMalformed = (bytes: Buffer, decoder = codec) => {
+    const started = performance.now();
+    expect(() => decoder.decode('test.codec.Listing', bytes)).toThrowError(
+      expect.objectContaining({ code: 'MALFORMED_BODY' }) as unknown as Error,
+    );
+    // Refused before anything is allocated or looped over: no time to speak of.
+    expect(performance.now() - started).toBeLessThan(200);
+  };
+
+  it('refuses a count of 2^31 − 1 items in a 25-byte message at once (avsc alone would fill the heap and crash)', () => {
+    const bomb = body(zigzag(2 ** 31 - 1));
+    expect(bomb.length).toBeLessThanOrEqual(25);
+    expectMalformed(bomb);
+  });
+
+  it('refuses a count larger than the bytes left, also in a block of negative count (followed by its size)', () => {
+    expectMalformed(body(zigzag(1_000), Buffer.from('abc')));
+    expectMalformed(body(zigzag(-1_000_000), zigzag(3), Buffer.from([2, 0x61, 0])));
+  });
+
+  it('refuses a map claiming more entries than the bytes left', () => {
+    expectMalformed(body(Buffer.from([0, 0]), zigzag(2 ** 40)));
+  });
+
+  it('refuses the same through a resolver of an older writer', () => {
+    const bomb = Buffer.concat([Buffer.from([0xc3, 0x01]), v1.fingerprint('test.codec.Listing'), zigzag(2 ** 31 - 1)]);
+    expectMalformed(bomb);
+  });
+
+  it('still reads arrays in several blocks, negative counts with their size, items of no bytes and maps', () => {
+    const value = { items: ['a', 'bc'], flags: [null, null, null], labels: { x: 1, y: -2 }, note: null };
+    expect(codec.decode('test.codec.Listing', codec.encode('test.codec.Listing', value))).toEqual(value);
+    const written = body(
+      // items: a block of -1 item (size 2) "a", then a block of 1 item "bc", then the end.
+      zigzag(-1), zigzag(2), Buffer.from([2, 0x61]), zigzag(1), Buffer.from([4, 0x62, 0x63]), zigzag(0),
+      // flags: 1,000 nulls take no byte.
+      zigzag(1_000), zigzag(0),
+      zigzag(0),
+      Buffer.from([0]),
+    );
+    expect(codec.decode('test.codec.Listing', written)).toEqual({ items: ['a', 'bc'], flags: Array(1_000).fill(null), labels: {}, note: null });
+    expect(codec.decode('test.codec.Listing', v1.encode('test.codec.Listing', { items: ['z'], flags: [], labels: { k: 7 } }))).toEqual({
+      items: ['z'],
+      flags: [],
+      labels: { k: 7 },
+      note: null,
+    });
+  });
+
+  it('bounds items of no bytes by a count, since the bytes left cannot', () => {
+    expectMalformed(body(zigzag(0), zigzag(70_000), zigzag(0), zigzag(0), Buffer.from([0])));
+    expectMalformed(body(zigzag(0), zigzag(40_000), zigzag(40_000), zigzag(0), zigzag(0), Buffer.from([0])));
+  });
+});
