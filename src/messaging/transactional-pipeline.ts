@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import {
   retrying,
@@ -64,6 +64,21 @@ function groupByTopic(records: readonly OutRecord[]) {
   return [...byTopic].map(([topic, messages]) => ({ topic, messages: toKafkaMessages(messages) }));
 }
 
+/**
+ * What eachBatch throws when a chunk's transaction failed. Not retriable on purpose: retrying the chunk
+ * in place could re-initialize the partition's transactional id and fence the instance the group gave
+ * the partition to meanwhile (kafkajs has no KIP-447 generation check on offset commits), then commit
+ * the same input twice. The consumer instead leaves, rejoins the group and resumes from the committed
+ * offsets — by kafkajs's own restart, or by the replacement below when kafkajs gives up.
+ */
+class ChunkFailed extends Error {
+  override readonly name = 'ChunkFailed';
+  readonly retriable = false;
+}
+
+/** Waits between replacements of a consumer that kafkajs stopped restarting: 1 s, doubling, at most 15 s. */
+const REPLACE_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
+
 export async function runTransactionalPipeline(options: TransactionalPipelineOptions): Promise<RunningPipeline> {
   const log = options.logger.child({ module: 'pipeline', group: options.groupId });
   const kafka = options.client.raw;
@@ -86,82 +101,171 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
         return p;
       })();
       producers.set(key, producer);
-      producer.catch(() => producers.delete(key));
+      const created = producer;
+      producer.catch(() => {
+        if (producers.get(key) === created) producers.delete(key);
+      });
     }
     return producer;
   };
 
-  const consumer = kafka.consumer({
-    groupId: options.groupId,
-    readUncommitted: false,
-    // A crashed member holds its partitions until its session expires: 10 s instead of kafkajs's 30 s
-    // lets a restarted or surviving gateway take over sooner. Heartbeats go out between chunks.
-    sessionTimeout: 10_000,
-    heartbeatInterval: 3_000,
-    // A fetch returns as soon as data arrives; the wait only bounds an idle poll, and a stop waits for it.
-    maxWaitTimeInMs: 1_000,
-    allowAutoTopicCreation: false,
-    maxBytesPerPartition: 1_048_576,
-  });
-  await consumer.connect();
-  for (const topic of options.topics) {
-    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-  }
+  /**
+   * A producer whose transaction failed is never used again: it may have been fenced by another
+   * instance that took the partition over (and gave it back since), or be stuck between states after
+   * the broker went away mid-commit — kafkajs then refuses every new transaction. Its successor's
+   * InitProducerId aborts whatever it left open.
+   */
+  const discardProducer = (topic: string, partition: number, producer: Producer): void => {
+    const key = `${topic}:${partition}`;
+    const cached = producers.get(key);
+    if (cached) {
+      producers.delete(key);
+      void cached.then((p) => (p === producer ? undefined : p.disconnect())).catch(() => undefined);
+    }
+    void producer.disconnect().catch(() => undefined);
+  };
 
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const all = toInMessages(payload);
-      for (let start = 0; start < all.length; start += chunkSize) {
-        if (!payload.isRunning() || payload.isStale()) return;
-        const waitMs = options.admission ? await options.admission() : 0;
-        if (waitMs > 0) {
-          const resume = payload.pause();
-          setTimeout(resume, waitMs).unref();
-          log.debug({ topic: batch.topic, partition: batch.partition, waitMs }, 'intake paused');
-          return;
-        }
-        const chunk = all.slice(start, start + chunkSize);
-        const last = chunk[chunk.length - 1] as InMessage;
-        const result = await options.transform(chunk);
-        const producer = await producerFor(batch.topic, batch.partition);
+  let replacements = 0;
+  let stopping = false;
+  let consumer: Consumer | null = null;
+  let replaceTimer: NodeJS.Timeout | null = null;
+  let replacing: Promise<void> | null = null;
+
+  const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    const all = toInMessages(payload);
+    for (let start = 0; start < all.length; start += chunkSize) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const waitMs = options.admission ? await options.admission() : 0;
+      if (waitMs > 0) {
+        const resume = payload.pause();
+        setTimeout(resume, waitMs).unref();
+        log.debug({ topic: batch.topic, partition: batch.partition, waitMs }, 'intake paused');
+        return;
+      }
+      const chunk = all.slice(start, start + chunkSize);
+      const last = chunk[chunk.length - 1] as InMessage;
+      const result = await options.transform(chunk);
+      const producer = await producerFor(batch.topic, batch.partition);
+      try {
         const transaction = await producer.transaction();
         try {
           if (result.records.length > 0) {
             await transaction.sendBatch({ topicMessages: groupByTopic(result.records), acks: -1 });
           }
           // kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (its issue #430): we do.
-          await retrying(() =>
-            transaction.sendOffsets({
-              consumerGroupId: options.groupId,
-              topics: [
-                { topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] },
-              ],
-            }),
+          await retrying(
+            () =>
+              transaction.sendOffsets({
+                consumerGroupId: options.groupId,
+                topics: [
+                  { topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] },
+                ],
+              }),
             { attempts: 10, shouldRetry: (error) => error.type === 'CONCURRENT_TRANSACTIONS' },
           );
           await transaction.commit();
         } catch (error) {
-          await transaction.abort().catch((abortError: unknown) => log.warn({ err: abortError }, 'abort failed'));
-          throw toMessagingError(error);
+          await transaction.abort().catch((abortError: unknown) => log.warn({ err: toMessagingError(abortError) }, 'abort failed'));
+          throw error;
         }
-        payload.resolveOffset(last.offset);
-        if (result.afterCommit) {
-          await result.afterCommit().catch((error: unknown) => log.warn({ err: error }, 'after-commit step failed'));
-        }
-        await payload.heartbeat();
+      } catch (error) {
+        discardProducer(batch.topic, batch.partition, producer);
+        const failure = toMessagingError(error);
+        log.warn({ topic: batch.topic, partition: batch.partition, type: failure.type, err: failure.message }, 'chunk not committed; rejoining the group to consume it again');
+        throw new ChunkFailed(`the transaction for ${batch.topic}/${batch.partition} failed: ${failure.type}: ${failure.message}`, { cause: failure });
       }
-    },
-  });
+      replacements = 0;
+      payload.resolveOffset(last.offset);
+      if (result.afterCommit) {
+        await result.afterCommit().catch((error: unknown) => log.warn({ err: error }, 'after-commit step failed'));
+      }
+      await payload.heartbeat();
+    }
+  };
+
+  const startConsumer = async (): Promise<Consumer> => {
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: false,
+      // A crashed member holds its partitions until its session expires: 10 s instead of kafkajs's 30 s
+      // lets a restarted or surviving gateway take over sooner. Heartbeats go out between chunks.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3_000,
+      // A fetch returns as soon as data arrives; the wait only bounds an idle poll, and a stop waits for it.
+      maxWaitTimeInMs: 1_000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 1_048_576,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      // A partition given away may be processed elsewhere now: its producer is fenced there, or soon will be.
+      const assigned = new Set(
+        Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}:${p}`)),
+      );
+      for (const [key, producer] of producers) {
+        if (assigned.has(key)) continue;
+        producers.delete(key);
+        void producer.then((p) => p.disconnect()).catch(() => undefined);
+      }
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts a consumer after retriable failures only; after any other (a coordinator not
+      // found while the broker restarts, a programming error) it would stay stopped, and the stage with it.
+      if (event.payload.restart || stopping) return;
+      log.error({ err: toMessagingError(event.payload.error) }, 'consumer stopped by its client; replacing it');
+      replaceLater();
+    });
+    try {
+      await consumer.connect();
+      for (const topic of options.topics) {
+        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+      }
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch,
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    return consumer;
+  };
+
+  const replaceLater = (): void => {
+    if (stopping || replaceTimer) return;
+    const delay = REPLACE_BACKOFF_MS[Math.min(replacements, REPLACE_BACKOFF_MS.length - 1)] as number;
+    replacements++;
+    replaceTimer = setTimeout(() => {
+      replaceTimer = null;
+      replacing = (async () => {
+        await consumer?.disconnect().catch(() => undefined);
+        if (stopping) return;
+        try {
+          consumer = await startConsumer();
+          log.info({ attempt: replacements }, 'consumer replaced');
+          if (stopping) await consumer.disconnect();
+        } catch (error) {
+          log.error({ err: toMessagingError(error) }, 'consumer could not be replaced; trying again');
+          replaceLater();
+        }
+      })().finally(() => {
+        replacing = null;
+      });
+    }, delay);
+  };
+
+  consumer = await startConsumer();
 
   return {
     async stop() {
-      await consumer.disconnect();
+      stopping = true;
+      if (replaceTimer) clearTimeout(replaceTimer);
+      await replacing;
+      await consumer?.disconnect();
       const all = await Promise.allSettled(producers.values());
-      await Promise.all(all.map((p) => (p.status === 'fulfilled' ? p.value.disconnect() : undefined)));
+      await Promise.all(all.map((p) => (p.status === 'fulfilled' ? p.value.disconnect().catch(() => undefined) : undefined)));
       producers.clear();
     },
   };
