@@ -99,13 +99,20 @@ export function addDays(date: IsoDate, days: number): IsoDate {
   return fromDayNumber(dayNumber(date) + days);
 }
 
-/** The following day; the common case stays within the month and costs one string splice. */
+/** The last day a date can be (`YYYY-MM-DD`, years 0001–9999). */
+export const LAST_DAY: IsoDate = '9999-12-31';
+
+/**
+ * The following day; the common case stays within the month and costs one string splice. There is none
+ * after 9999-12-31: "10000-01-01" would sort before every date and be taken for the earliest one.
+ */
 export function nextDay(date: IsoDate): IsoDate {
   const year = Number(date.slice(0, 4));
   const month = Number(date.slice(5, 7));
   const day = Number(date.slice(8, 10));
   if (day < daysInMonth(year, month)) return date.slice(0, 8) + pad2(day + 1);
   if (month < 12) return toIsoDate(year, month + 1, 1);
+  if (year >= 9999) throw new RangeError(`no day follows ${date}`);
   return toIsoDate(year + 1, 1, 1);
 }
 
@@ -115,6 +122,7 @@ export function previousDay(date: IsoDate): IsoDate {
   const day = Number(date.slice(8, 10));
   if (day > 1) return date.slice(0, 8) + pad2(day - 1);
   if (month > 1) return toIsoDate(year, month - 1, daysInMonth(year, month - 1));
+  if (year <= 1) throw new RangeError(`no day precedes ${date}`);
   return toIsoDate(year - 1, 12, 31);
 }
 
@@ -330,7 +338,8 @@ export function subtract(a: Period, b: Period): Period[] {
   if (!overlaps(a, b)) return [{ from: a.from, to: a.to }];
   const result: Period[] = [];
   if (a.from < b.from) result.push({ from: a.from, to: previousDay(b.from) });
-  if (b.to !== null && (a.to === null || b.to < a.to)) result.push({ from: nextDay(b.to), to: a.to });
+  // An open period less one ending 9999-12-31 has nothing left after it.
+  if (b.to !== null && b.to !== LAST_DAY && (a.to === null || b.to < a.to)) result.push({ from: nextDay(b.to), to: a.to });
   return result;
 }
 

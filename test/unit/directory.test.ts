@@ -281,6 +281,12 @@ describe('deintegrate', () => {
       { institution: 'vaph', period: { from: '2024-01-01', to: '2024-06-30' } },
       [L('vaph', '17/2', 1, '2024-07-01', '2024-12-31')],
     ],
+    [
+      'up to 9999-12-31 closes an open line for good (no piece left after the last day)',
+      [L('vaph', '12/10', 1, '2023-01-01', null)],
+      { institution: 'vaph', period: { from: '2024-01-01', to: '9999-12-31' }, at: T1 },
+      [L('vaph', '12/10', 1, '2023-01-01', '2023-12-31', { at: T1 })],
+    ],
     ['another institution: nothing happens', base, { institution: 'onem' }, sortLines(base)],
     [
       'with a NISS: only that person',

@@ -115,6 +115,13 @@ describe('calendar dates', () => {
     );
   });
 
+  it('there is no day after 9999-12-31 nor before 0001-01-01: "10000-01-01" would sort before every date', () => {
+    expect(nextDay('9999-12-30')).toBe('9999-12-31');
+    expect(previousDay('0001-01-02')).toBe('0001-01-01');
+    expect(() => nextDay('9999-12-31')).toThrowError(RangeError);
+    expect(() => previousDay('0001-01-01')).toThrowError(RangeError);
+  });
+
   it('nextDay and previousDay are inverse and agree with addDays', () => {
     fc.assert(
       fc.property(arbDate, (d) => {
@@ -312,6 +319,8 @@ describe('period algebra: examples', () => {
     ['an open tail from an open period', open, p('2024-05-01', null), [p('2024-03-01', '2024-04-30')]],
     ['a single day in the middle', q1, p('2024-02-29', '2024-02-29'), [p('2024-01-01', '2024-02-28'), p('2024-03-01', '2024-03-31')]],
     ['the first day of a single-day period', p('2024-01-01', '2024-01-01'), p('2024-01-01', '2024-01-01'), []],
+    ['up to the last day from an open period: nothing after it', open, p('2024-05-01', '9999-12-31'), [p('2024-03-01', '2024-04-30')]],
+    ['up to the last day from a period ending then', p('2024-01-01', '9999-12-31'), p('2030-01-01', '9999-12-31'), [p('2024-01-01', '2029-12-31')]],
   ])('subtract: %s', (_name, a, b, expected) => {
     expect(subtract(a, b)).toEqual(expected);
   });
