@@ -502,3 +502,76 @@ export async function restartStackRedis(stackDir = defaultStackDir()): Promise<v
   startRedis(paths, ports, connection.credentials);
   await waitForRedis(connection.redisUrl, 20_000);
 }
+
+/** Signals a process and waits until it is gone; SIGKILL after `graceMs` if a SIGTERM was not enough. */
+async function signalAndWait(pid: number, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
+  if (signal === 'SIGTERM') return stopProcess(pid, graceMs);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new StackError(`process ${pid} was still alive ${graceMs} ms after SIGKILL`);
+}
+
+export interface StoppedProcess {
+  /** The pid that was stopped; null when nothing of this stack was running. */
+  readonly pid: number | null;
+  readonly signal: 'SIGTERM' | 'SIGKILL';
+  readonly stoppedInMs: number;
+}
+
+function initializedStack(stackDir: string): { paths: Paths; state: StackState; connection: StackConnection } {
+  const paths = pathsOf(stackDir);
+  const connection = readStackConnection(stackDir);
+  if (!connection) throw new StackError(`no local stack is initialized in ${stackDir}`);
+  return { paths, state: readJson<StackState>(paths.state), connection };
+}
+
+/**
+ * Stops the stack's broker, for fault tests: SIGTERM is a controlled shutdown (a clean log), SIGKILL a
+ * crash (the broker recovers its logs on the next start). Resolves once the process is gone.
+ */
+export async function stopStackKafka(stackDir = defaultStackDir(), signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
+  const { paths } = initializedStack(stackDir);
+  const startedAt = Date.now();
+  const pid = runningPid(paths.kafkaPid, paths.root);
+  if (pid) await signalAndWait(pid, signal, 60_000);
+  return { pid, signal, stoppedInMs: Date.now() - startedAt };
+}
+
+/** Starts the stack's broker again (same ports, same data) and waits until it answers metadata requests. */
+export async function startStackKafka(stackDir = defaultStackDir(), timeoutMs = 120_000): Promise<{ started: boolean; readyInMs: number }> {
+  const { paths, connection } = initializedStack(stackDir);
+  const startedAt = Date.now();
+  const started = startKafka(paths);
+  await waitForKafka(connection.kafka, timeoutMs, paths);
+  return { started, readyInMs: Date.now() - startedAt };
+}
+
+/** Stops the stack's Redis: SIGTERM saves the append-only file first; SIGKILL may lose its last second. */
+export async function stopStackRedis(stackDir = defaultStackDir(), signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
+  const { paths } = initializedStack(stackDir);
+  const startedAt = Date.now();
+  const pid = runningPid(paths.redisPid, paths.redisData);
+  if (pid) await signalAndWait(pid, signal, 10_000);
+  return { pid, signal, stoppedInMs: Date.now() - startedAt };
+}
+
+/** Starts the stack's Redis again (same port, same data) and waits until it answers PING. */
+export async function startStackRedis(stackDir = defaultStackDir(), timeoutMs = 20_000): Promise<{ started: boolean; readyInMs: number }> {
+  const { paths, state, connection } = initializedStack(stackDir);
+  const startedAt = Date.now();
+  const started = startRedis(paths, state.ports, connection.credentials);
+  await waitForRedis(connection.redisUrl, timeoutMs);
+  return { started, readyInMs: Date.now() - startedAt };
+}
