@@ -146,6 +146,10 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       const chunk = all.slice(start, start + chunkSize);
       const last = chunk[chunk.length - 1] as InMessage;
       const result = await options.transform(chunk);
+      // A transform that waited long (Redis away) may have outlived this member's session: the partition
+      // may be someone else's now. The heartbeat (sent only when one is due) then throws, and the chunk
+      // is left to the new owner rather than committed twice — commits carry no group generation.
+      await payload.heartbeat();
       const producer = await producerFor(batch.topic, batch.partition);
       try {
         const transaction = await producer.transaction();
