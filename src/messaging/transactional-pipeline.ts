@@ -76,8 +76,8 @@ class ChunkFailed extends Error {
   readonly retriable = false;
 }
 
-/** Waits between replacements of a consumer that kafkajs stopped restarting: 1 s, doubling, at most 15 s. */
-const REPLACE_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
+/** Waits between replacements of a consumer that kafkajs stopped restarting: 1 s, doubling, at most 5 s (so a broker back is used soon). */
+const REPLACE_BACKOFF_MS = [1_000, 2_000, 4_000, 5_000];
 
 export async function runTransactionalPipeline(options: TransactionalPipelineOptions): Promise<RunningPipeline> {
   const log = options.logger.child({ module: 'pipeline', group: options.groupId });

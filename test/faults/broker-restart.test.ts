@@ -107,6 +107,20 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
   const restartRound = async (signal: 'SIGTERM' | 'SIGKILL') => {
     const deadline = Date.now() + 200_000;
     const remaining = (cap: number) => Math.max(1_000, Math.min(cap, deadline - Date.now()));
+    // The test's own throw-away readers meet the restarted broker too (a coordinator still loading):
+    // a failed read is tried again, within the round's time.
+    const reading = async <T,>(read: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await read();
+        } catch (error) {
+          if (attempt >= 10 || Date.now() > deadline - 5_000) throw error;
+          await sleep(1_000);
+        }
+      }
+    };
+    // Whatever the trail holds already (earlier rounds, the preflight) is not this round's.
+    for (const a of await reading(() => fx.readAudit())) if (a.ticket !== null) knownTickets.add(a.ticket);
     const g = gateway as GatewayProcess;
     const runId = randomUUID().slice(0, 8);
     const plan = (from: number, count: number): PlannedRequest[] =>
@@ -127,13 +141,14 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     const pidBefore = g.pid;
 
     const requestsTopic = fx.topics.requests('onva');
-    const lagBefore = (await fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`)).get(requestsTopic) ?? 0;
+    const lagBefore = (await reading(() => fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`))).get(requestsTopic) ?? 0;
     let producer: MessageProducer | undefined = await fx.client.producer();
     const startedAt = Date.now();
     await producer.send(fx.topics.requests('onva'), requestMessages(fx, before));
     // Progress as the broker knows it (the request group's committed position), not as a reader of the
     // replies sees it: the test's own consumers are slowed down by the previous round's restart too.
-    await until(async () => ((await fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`)).get(requestsTopic) ?? 0) <= lagBefore + BEFORE - STOP_AT, {
+    const lagNow = async () => (await fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`)).get(requestsTopic) ?? 0;
+    await until(async () => (await lagNow().catch(() => Number.POSITIVE_INFINITY)) <= lagBefore + BEFORE - STOP_AT, {
       timeoutMs: remaining(60_000),
       what: `the gateway past ${STOP_AT} requests before the broker stops`,
       intervalMs: 10,
@@ -145,7 +160,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
 
     const stopAt = Date.now();
     const repliesAtStop = answeredLive();
-    const lagAtStop = ((await fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`)).get(requestsTopic) ?? 0) - lagBefore;
+    const lagAtStop = (await lagNow().catch(() => Number.NaN)) - lagBefore;
     let stopped: Awaited<ReturnType<typeof stopStackKafka>>;
     let readyAt = 0;
     let readyInMs = 0;
@@ -162,8 +177,9 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     expect(stopped.pid).not.toBeNull();
     if (!g.alive()) throw new Error(`the gateway ended while the broker was down:\n${g.output()}`);
 
-    producer = await fx.client.producer();
+    producer = await reading(() => fx.client.producer());
     try {
+      // Not retried: a send that failed after all may have been written, and would be a duplicate request.
       await producer.send(fx.topics.requests('onva'), requestMessages(fx, after));
     } finally {
       await producer.disconnect().catch(() => undefined);
@@ -175,7 +191,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     let lastCount = -1;
     let lastProgressAt = Date.now();
     for (;;) {
-      replies = await readCommittedReplies(fx, 'onva', remaining(60_000));
+      replies = await reading(() => readCommittedReplies(fx, 'onva', remaining(60_000)));
       const count = answered();
       if (count !== lastCount) {
         lastCount = count;
@@ -195,8 +211,8 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     const allAnsweredAt = Date.now();
     // A duplicate would arrive after the last first reply: look again a few seconds later.
     await sleep(4_000);
-    replies = await readCommittedReplies(fx, 'onva', remaining(60_000));
-    const audit = await fx.readAudit();
+    replies = await reading(() => readCommittedReplies(fx, 'onva', remaining(60_000)));
+    const audit = await reading(() => fx.readAudit());
     const check = checkExchanges({
       requests,
       replies: new Map([...replies].filter(([id]) => ours(id))),
