@@ -203,7 +203,7 @@ export function gatewayProcessEnv(
     readonly redisPrefix: string;
     readonly sourceTimeoutMs?: number;
     readonly logLevel?: string;
-    /** Default 10 minutes: see below. */
+    /** Default: the source timeout plus 10 minutes; see below. */
     readonly answerDeadlineMs?: number;
     /** BCSS_MAX_PENDING; default the gateway's. */
     readonly maxPending?: number;
@@ -229,7 +229,7 @@ export function gatewayProcessEnv(
   if (options.sourceTimeoutMs !== undefined) env.BCSS_SOURCE_TIMEOUT_MS = String(options.sourceTimeoutMs);
   // These tests count exact outcomes: requests queued while a gateway is killed or the broker restarts
   // must still be forwarded, not answered OVERLOADED (which back-pressure.test.ts proves on its own).
-  env.BCSS_ANSWER_DEADLINE_MS = String(options.answerDeadlineMs ?? 600_000);
+  env.BCSS_ANSWER_DEADLINE_MS = String(options.answerDeadlineMs ?? (options.sourceTimeoutMs ?? 30_000) + 600_000);
   if (options.maxPending !== undefined) env.BCSS_MAX_PENDING = String(options.maxPending);
   return { env, dispose: () => rmSync(stackDir, { recursive: true, force: true }) };
 }
