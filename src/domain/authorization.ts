@@ -39,7 +39,7 @@ import type {
   Purpose,
   ServiceGrant,
 } from './deliberation.js';
-import { refusal, type Refusal } from './refusal-codes.js';
+import { quoted, refusal, type Refusal } from './refusal-codes.js';
 import type { Retention } from './retention.js';
 import type { IsoDate } from './types.js';
 
@@ -183,7 +183,7 @@ function describeInForce(versions: readonly IndexedVersion[]): string {
 export function decideAuthorization(index: AuthorizationIndex, request: AuthorizationRequest): AuthorizationDecision {
   const { requester, service, date } = request;
   const indexedService = index.services.get(service);
-  if (!indexedService) return deny('UNKNOWN_SERVICE', `service "${service}" is not in the catalogue`);
+  if (!indexedService) return deny('UNKNOWN_SERVICE', `service "${quoted(service)}" is not in the catalogue`);
 
   const relayed = request.onBehalfOf != null && request.onBehalfOf !== '' && request.onBehalfOf !== requester;
   const beneficiary = relayed ? (request.onBehalfOf as InstitutionId) : requester;
@@ -196,7 +196,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
       const numbers = outside.map((d) => d.number).join(', ');
       return deny(
         'NOT_AUTHORIZED',
-        `deliberation ${numbers} authorizes ${beneficiary} to receive ${service} data without the BCSS ` +
+        `deliberation ${numbers} authorizes ${quoted(beneficiary)} to receive ${service} data without the BCSS ` +
           '(a communication to a sub-contractor): it does not go through the switch, which never carries it',
       );
     }
@@ -207,7 +207,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
           `and has no deliberation of its own for ${service}; name the institution in onBehalfOf`,
       );
     }
-    return deny('NOT_AUTHORIZED', `no deliberation authorizes ${beneficiary} to receive ${service} data`);
+    return deny('NOT_AUTHORIZED', `no deliberation authorizes ${quoted(beneficiary)} to receive ${service} data`);
   }
 
   // The channel: a relay must be registered; a mandatory intermediary cannot be bypassed.
@@ -222,7 +222,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     if (relayed) {
       return deny(
         'NOT_AUTHORIZED',
-        `${requester} is not registered as an intermediary for ${beneficiary} in deliberation ${numbers}`,
+        `${requester} is not registered as an intermediary for ${quoted(beneficiary)} in deliberation ${numbers}`,
       );
     }
     const via = [
@@ -230,7 +230,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     ].join(', ');
     return deny(
       'NOT_AUTHORIZED',
-      `deliberation ${numbers} authorizes ${beneficiary} only through ${via}; a direct request is not covered`,
+      `deliberation ${numbers} authorizes ${quoted(beneficiary)} only through ${via}; a direct request is not covered`,
     );
   }
 
@@ -243,7 +243,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
       const known = viaChannel.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
       return deny(
         'NOT_AUTHORIZED',
-        `no deliberation authorizes ${beneficiary} to receive ${service} data for purpose "${purpose}"; authorized purposes: ${known}`,
+        `no deliberation authorizes ${quoted(beneficiary)} to receive ${service} data for purpose "${quoted(purpose)}"; authorized purposes: ${known}`,
       );
     }
     matching = forPurpose;
@@ -253,7 +253,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     const versionId = named.version;
     const withVersion = matching.filter((c) => c.versions.some((v) => v.version.id === versionId));
     if (withVersion.length === 0) {
-      return deny('NOT_AUTHORIZED', `no version ${versionId} of ${purpose} authorizes ${beneficiary} to receive ${service} data`);
+      return deny('NOT_AUTHORIZED', `no version ${quoted(versionId)} of ${quoted(purpose ?? '')} authorizes ${quoted(beneficiary)} to receive ${service} data`);
     }
     const stale = withVersion.filter((c) => {
       const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
@@ -264,7 +264,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
         .map((c) => {
           const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
           const current = c.versions.find((x) => x.version.inForce.from <= date && (x.version.inForce.to === null || date <= x.version.inForce.to));
-          return `${c.deliberation.number} ${versionId} was in force ${v.version.inForce.from}..${v.version.inForce.to ?? ''}` +
+          return `${c.deliberation.number} ${quoted(versionId)} was in force ${v.version.inForce.from}..${v.version.inForce.to ?? ''}` +
             (current ? `; the version in force on ${date} is ${current.version.id}` : `; no version is in force on ${date}`);
         })
         .join('; ');
@@ -294,7 +294,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
       .join(', ');
     return deny(
       'NOT_AUTHORIZED',
-      `several deliberations authorize ${beneficiary} to receive ${service} data on ${date}; name the purpose, one of: ${choices}`,
+      `several deliberations authorize ${quoted(beneficiary)} to receive ${service} data on ${date}; name the purpose, one of: ${choices}`,
     );
   }
 
@@ -305,7 +305,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
   if (!blocks.ok) {
     return deny(
       'NOT_AUTHORIZED',
-      `none of the requested blocks (${blocks.removed.join(', ')}) is authorized by deliberation ${deliberation.number} ${version.id}`,
+      `none of the requested blocks (${quoted(blocks.removed.join(', '))}) is authorized by deliberation ${deliberation.number} ${version.id}`,
     );
   }
 

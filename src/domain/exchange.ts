@@ -26,7 +26,7 @@ import { filterBlocks, type RemovedRows } from './block-filter.js';
 import { parseEmployerId } from './employer-id.js';
 import { parseNiss } from './niss.js';
 import { hull, isValidPeriod, quarterOf } from './period.js';
-import { refusal, type Refusal } from './refusal-codes.js';
+import { quoted, refusal, type Refusal } from './refusal-codes.js';
 import { retainUntil } from './retention.js';
 import type { EmployerKind, EmployerRef, IsoDate, Period } from './types.js';
 
@@ -101,12 +101,12 @@ export function checkRequest(
   if (request.requester !== topicInstitution) {
     return refuse(
       'SENDER_MISMATCH',
-      `the request names "${request.requester}" as requester but was published on the topic of ${topicInstitution}`,
+      `the request names "${quoted(request.requester)}" as requester but was published on the topic of ${topicInstitution}`,
     );
   }
   if (request.requestId.trim() === '') return refuse('INVALID_MESSAGE', 'requestId is empty');
   const service = rules.catalogue.services.get(request.service);
-  if (service === undefined) return refuse('UNKNOWN_SERVICE', `service "${request.service}" is not in the catalogue`);
+  if (service === undefined) return refuse('UNKNOWN_SERVICE', `service "${quoted(request.service)}" is not in the catalogue`);
 
   // The NISS: required for a person's service; a batch service (22/046) has no subject.
   let subjectNiss = '';

@@ -124,3 +124,15 @@ export function refusal(code: RefusalCode, detail?: string): Refusal {
 export function isRefusalCode(value: string): value is RefusalCode {
   return Object.hasOwn(REFUSAL_CODES, value);
 }
+
+/** The longest piece of a request's own text that a refusal's detail quotes. */
+const QUOTED_MAX = 100;
+
+/**
+ * A request's own text as a refusal's detail shows it: cut after 100 characters. The detail goes into
+ * the reply next to the field itself; quoted whole, a field of 600 KB made the reply larger than the
+ * broker takes, and its transaction could never commit.
+ */
+export function quoted(text: string): string {
+  return text.length <= QUOTED_MAX ? text : `${text.slice(0, QUOTED_MAX)}… (${text.length} characters)`;
+}

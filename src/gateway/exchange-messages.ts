@@ -144,11 +144,21 @@ export function auditRecord(
   };
 }
 
+/**
+ * Longest text used as an audit key. A refused request's subject or requester is whatever the message
+ * said: as key and again in the value, a 600 KB "NISS" made a record over the broker's limit, whose
+ * transaction could then never commit — every request behind it in its partition waited for ever.
+ */
+const AUDIT_KEY_MAX = 64;
+
+const usableKey = (text: string | null): text is string => text !== null && text.length <= AUDIT_KEY_MAX;
+
 /** The audit topic's message for a record: keyed by the person (else the requester), so a person's trail stays ordered. */
 export function auditMessage(codec: AvroCodec, topics: TopicNames, audit: AuditRecordValue): OutRecord {
+  const key = usableKey(audit.subjectNiss) ? audit.subjectNiss : usableKey(audit.requester) ? audit.requester : '';
   return {
     topic: topics.audit,
-    key: audit.subjectNiss ?? audit.requester ?? '',
+    key,
     value: codec.encode(EXCHANGE_RECORD.audit, audit),
     headers: { type: MESSAGE_TYPE.audit, event: audit.eventType, ...(audit.ticket ? { ticket: audit.ticket } : {}) },
   };

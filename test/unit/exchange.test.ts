@@ -233,6 +233,36 @@ describe('checkRequest: which refusal wins when several apply', () => {
   });
 });
 
+describe("a refusal's detail quotes at most 100 characters of the request's own text", () => {
+  // The reply carries the field itself: quoted whole as well, a 600 KB service made a reply over the
+  // broker's limit (1 MiB), whose transaction could never commit.
+  const big = 'x'.repeat(600_000);
+  const bounded = (result: RefusedRequest, code: string) => {
+    expect(result.refusal.code).toBe(code);
+    expect(result.refusal.detail.length).toBeLessThan(400);
+    expect(result.refusal.detail).toContain('… (600000 characters)');
+  };
+
+  it('UNKNOWN_SERVICE and SENDER_MISMATCH', () => {
+    bounded(refused(check(request({ service: big }))), 'UNKNOWN_SERVICE');
+    bounded(refused(check(request({ requester: big }), TODAY, 'magda')), 'SENDER_MISMATCH');
+  });
+
+  it('NOT_AUTHORIZED: an unknown beneficiary, purpose, version or blocks', () => {
+    bounded(refused(check(request({ onBehalfOf: big }))), 'NOT_AUTHORIZED');
+    bounded(refused(check(request({ purpose: big }))), 'NOT_AUTHORIZED');
+    bounded(refused(check(request({ purpose: `10/012@${big}` }))), 'NOT_AUTHORIZED');
+    const blocks = Array.from({ length: 30_000 }, (_, i) => `unknown.block-${i}`);
+    const result = refused(check(request({ requestedBlocks: blocks })));
+    expect(result.refusal.code).toBe('NOT_AUTHORIZED');
+    expect(result.refusal.detail.length).toBeLessThan(400);
+  });
+
+  it('short text is quoted as it is', () => {
+    expect(refused(check(request({ service: 'no-such-service' }))).refusal.detail).toBe('service "no-such-service" is not in the catalogue');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // checkRequest: NISS
 
