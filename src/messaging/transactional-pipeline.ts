@@ -54,6 +54,40 @@ export interface RunningPipeline {
   stop(): Promise<void>;
 }
 
+/**
+ * Bytes of output per produce call at most. The broker refuses a batch for one partition above its
+ * `max.message.bytes` (1 MiB by default), and a chunk's output — dead letters above all, which all go to
+ * one partition and carry the original bytes — could reach that: the transaction would never commit and
+ * the partition would stall. Sent in order, one call after the other, within the same transaction.
+ */
+const SEND_BUDGET_BYTES = 900 * 1024;
+
+function sizeOf(record: OutRecord): number {
+  let size = 64 + (record.value?.length ?? 0);
+  if (record.key) size += typeof record.key === 'string' ? Buffer.byteLength(record.key) : record.key.length;
+  for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + Buffer.byteLength(value);
+  return size;
+}
+
+/** Consecutive slices of the output, each within the budget (a record larger than it goes alone). */
+export function sendSlices(records: readonly OutRecord[]): OutRecord[][] {
+  const slices: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = sizeOf(record);
+    if (current.length > 0 && bytes + size > SEND_BUDGET_BYTES) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+}
+
 function groupByTopic(records: readonly OutRecord[]) {
   const byTopic = new Map<string, OutMessage[]>();
   for (const { topic, ...message } of records) {
@@ -154,8 +188,8 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       try {
         const transaction = await producer.transaction();
         try {
-          if (result.records.length > 0) {
-            await transaction.sendBatch({ topicMessages: groupByTopic(result.records), acks: -1 });
+          for (const slice of sendSlices(result.records)) {
+            await transaction.sendBatch({ topicMessages: groupByTopic(slice), acks: -1 });
           }
           // kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (its issue #430): we do.
           await retrying(

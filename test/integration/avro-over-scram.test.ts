@@ -43,6 +43,7 @@ describe('Avro single-object encoding through the real broker over SASL/SCRAM', 
     const [message] = await collectMessages(stack.kafka, topic, 1);
     expect(message?.value?.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
     expect(message?.value?.subarray(2, 10)).toEqual(codec.fingerprint('be.bcss.gateway.DeadLetter'));
-    expect(codec.decode('be.bcss.gateway.DeadLetter', message?.value as Buffer)).toEqual(record);
+    // Fields the record left out take their schema defaults.
+    expect(codec.decode('be.bcss.gateway.DeadLetter', message?.value as Buffer)).toEqual({ ...record, originalSize: null, originalSha256: null, truncated: false });
   });
 });
