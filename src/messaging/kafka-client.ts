@@ -331,7 +331,8 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       });
       await translated(() => consumer.connect());
       for (const topic of options.topics) {
-        await translated(() => consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false }));
+        // A topic created a moment ago may not be served yet (UNKNOWN_TOPIC_OR_PARTITION, retriable).
+        await retrying(() => consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false }));
       }
       return wrapConsumer(consumer, options);
     },
@@ -376,7 +377,23 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         }
-        return missing.map((spec) => spec.topic);
+        // Created is not yet served: a client subscribing at once could still be told the broker "does
+        // not host this topic-partition". Done when the metadata names a leader for every partition.
+        const names = missing.map((spec) => spec.topic);
+        for (;;) {
+          try {
+            const { topics } = await admin.fetchTopicMetadata({ topics: names });
+            const served = topics.every(
+              (t) => t.partitions.length === (missing.find((spec) => spec.topic === t.name)?.partitions ?? 0) && t.partitions.every((p) => p.leader >= 0),
+            );
+            if (served && topics.length === names.length) break;
+          } catch (error) {
+            if (!toMessagingError(error).retriable || Date.now() > deadline) throw error;
+          }
+          if (Date.now() > deadline) throw new MessagingError('TOPIC_NOT_SERVED', true, `the new topics are not served within 30 s: ${names.join(', ')}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return names;
       }),
     deleteTopics: (topics) => translated(() => admin.deleteTopics({ topics: [...topics] })),
     createAcls: (grants) =>
