@@ -5,11 +5,25 @@
  * - YYMMDD: birth date. BIS numbers add 20 to the month (sex unknown when attributed) or 40 (sex known).
  *   Partly unknown dates are legal: month 00 with day 00, day 00, a day beyond the month's length, and
  *   the fictitious date 000001 (nothing known, not even the year).
+ * - Counter exhaustion (IT000, counter exhaustion; for BIS numbers the royal decree of 8 February 1991,
+ *   art. 5): when the sequences of a birth date run out, month and day become 00 (YY0000), and when
+ *   those run out too the date part is incremented: YY0001, YY0002, … The register has already gone
+ *   past YY0031 for persons with unknown birth dates, so month 00 takes any day 00–99, and so do the
+ *   BIS months 20 and 40. Such a number tells the birth year only. Year 00 with day 01 stays read as
+ *   the fictitious date 000001 (year unknown): the number cannot tell it from the first exhaustion
+ *   step of 1900 or 2000. A known month (01–12) still takes days 00–31 only.
  * - SSS: sequence; odd = male, even = female (not meaningful for BIS +20).
  * - CC: 97 − (YYMMDDSSS mod 97) for births before 2000; for births from 2000 on the same computed on
  *   2YYMMDDSSS. The two results can never both match: 2000000000 mod 97 = 68, not 0, so they always
  *   differ. Which one matched therefore gives the century (a birth before 1900 reads as 19YY: the
  *   number cannot tell, and nobody alive needs it).
+ * - A number whose check digits match only the from-2000 computation is a birth in 20YY, which cannot
+ *   lie after the current year: 70040745190 would be a birth in 2070 and is refused (`FUTURE_BIRTH`);
+ *   a birth in the current year itself is accepted. The same holds for BIS numbers. "The current
+ *   year" is the year of the optional `today` argument of {@link parseNiss} and {@link isValidNiss};
+ *   without it, the current UTC year read from the system clock (the only clock read of this module;
+ *   `isValidNiss` does it only for a 20YY birth). Since years only grow, a number once accepted stays
+ *   accepted on any later day (replaying old commands cannot turn a NISS invalid).
  */
 import { daysInMonth } from './period.js';
 import type { IsoDate } from './types.js';
@@ -19,7 +33,15 @@ export type NissKind = 'NN' | 'BIS';
 export type BisKind = 'MONTH_PLUS_20' | 'MONTH_PLUS_40';
 export type Sex = 'M' | 'F';
 
-export type NissErrorReason = 'EMPTY' | 'NOT_DIGITS' | 'LENGTH' | 'MONTH' | 'DAY' | 'CHECK_DIGITS';
+export type NissErrorReason =
+  | 'EMPTY'
+  | 'NOT_DIGITS'
+  | 'LENGTH'
+  | 'MONTH'
+  | 'DAY'
+  | 'CHECK_DIGITS'
+  /** Only the from-2000 check digits match, and 20YY lies after the current year. */
+  | 'FUTURE_BIRTH';
 
 export interface ValidNiss {
   readonly valid: true;
@@ -72,11 +94,23 @@ interface Decoded {
   readonly century: 1900 | 2000;
 }
 
+/** The year of `today` (`YYYY-MM-DD`); a malformed date is a programming error, not a bad number. */
+function yearOf(today: IsoDate): number {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(today)) throw new RangeError(`today must be a date YYYY-MM-DD, got "${today}"`);
+  return Number(today.slice(0, 4));
+}
+
+/** The current UTC year, for callers that give no `today`. */
+function clockYear(): number {
+  return new Date().getUTCFullYear();
+}
+
 /**
  * The whole rule on 11 digits, without allocating messages: the hot path and the detailed parser
- * share it so that they can never disagree.
+ * share it so that they can never disagree. `currentYear` undefined: read the clock, and only when a
+ * from-2000 birth needs it.
  */
-function decode(d: string): Decoded | NissErrorReason {
+function decode(d: string, currentYear: number | undefined): Decoded | NissErrorReason {
   const rawMonth = twoDigits(d, 2);
   const day = twoDigits(d, 4);
   let bisOffset: 0 | 20 | 40;
@@ -87,9 +121,10 @@ function decode(d: string): Decoded | NissErrorReason {
   const month = rawMonth - bisOffset;
   const fictitious = twoDigits(d, 0) === 0 && month === 0 && day === 1;
   if (!fictitious) {
-    // Month unknown implies day unknown; a day beyond the month's length is a legal "partly known"
+    // Month 00 takes any day: 00 (unknown date, or the first counter exhaustion) and 01–99 (the
+    // following exhaustions, IT000). A known month: a day beyond its length is a legal "partly known"
     // date, but no month has a 32nd day.
-    if (month === 0 ? day !== 0 : day > 31) return 'DAY';
+    if (month !== 0 && day > 31) return 'DAY';
   }
   const body = Number(d.slice(0, 9));
   const check = twoDigits(d, 9);
@@ -97,6 +132,7 @@ function decode(d: string): Decoded | NissErrorReason {
   if (97 - (body % 97) === check) century = 1900;
   else if (97 - ((2_000_000_000 + body) % 97) === check) century = 2000;
   else return 'CHECK_DIGITS';
+  if (century === 2000 && 2000 + twoDigits(d, 0) > (currentYear ?? clockYear())) return 'FUTURE_BIRTH';
   return { kind: bisOffset === 0 ? 'NN' : 'BIS', bisOffset, month, day, fictitious, century };
 }
 
@@ -114,11 +150,15 @@ function normalizeNiss(input: string): string | NissErrorReason {
   return digits;
 }
 
-/** Hot-path check: same verdict as {@link parseNiss}, nothing built but the digits. */
-export function isValidNiss(input: string): boolean {
+/**
+ * Hot-path check: same verdict as {@link parseNiss} for the same `today`, nothing built but the digits.
+ * `today` (`YYYY-MM-DD`) gives the current year that a 20YY birth may not pass; by default the current
+ * UTC year of the system clock.
+ */
+export function isValidNiss(input: string, today?: IsoDate): boolean {
   const digits = normalizeNiss(input);
   if (isReason(digits)) return false;
-  return typeof decode(digits) !== 'string';
+  return typeof decode(digits, today === undefined ? undefined : yearOf(today)) !== 'string';
 }
 
 const MESSAGES: Record<NissErrorReason, string> = {
@@ -126,22 +166,30 @@ const MESSAGES: Record<NissErrorReason, string> = {
   NOT_DIGITS: 'only digits and the separators ".", "-" and space are allowed',
   LENGTH: 'a NISS has 11 digits',
   MONTH: 'impossible birth month: must be 00–12 (national register), 20–32 or 40–52 (BIS)',
-  DAY: 'impossible birth day: 00–31, and 00 when the month is unknown',
+  DAY: 'impossible birth day: 00–31 when the month is known (month 00, 20 or 40 takes any day)',
   CHECK_DIGITS: 'the check digits do not match (neither the before-2000 nor the from-2000 computation)',
+  FUTURE_BIRTH: 'the check digits give a birth from 2000 on, and that year is after the current year',
 };
 
-export function parseNiss(input: string): NissResult {
+/**
+ * Validates and decodes a NISS. `today` (`YYYY-MM-DD`) gives the current year that a 20YY birth may
+ * not pass (a birth in that year itself is accepted); by default the current UTC year of the system
+ * clock. Throws a RangeError when `today` is given but malformed.
+ */
+export function parseNiss(input: string, today?: IsoDate): NissResult {
   const digits = normalizeNiss(input);
   if (isReason(digits)) {
     const message =
       digits === 'LENGTH' ? `${MESSAGES.LENGTH}, got ${digitsOf(input.trim())?.length ?? 0}` : MESSAGES[digits];
     return { valid: false, input, reason: digits, message };
   }
-  const decoded = decode(digits);
+  const currentYear = today === undefined ? clockYear() : yearOf(today);
+  const decoded = decode(digits, currentYear);
   if (typeof decoded === 'string') {
     let message = MESSAGES[decoded];
     if (decoded === 'MONTH') message = `${message}; got ${digits.slice(2, 4)}`;
     if (decoded === 'DAY') message = `${message}; got month ${digits.slice(2, 4)}, day ${digits.slice(4, 6)}`;
+    if (decoded === 'FUTURE_BIRTH') message = `${message}: born ${2000 + twoDigits(digits, 0)}, current year ${currentYear}`;
     return { valid: false, input, reason: decoded, message };
   }
   const sequence = Number(digits.slice(6, 9));

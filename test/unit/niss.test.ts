@@ -5,6 +5,9 @@ import { formatNiss, isValidNiss, parseNiss, type NissErrorReason } from '../../
 // Every check value below was computed by hand (python: 97 - n % 97, with n = YYMMDDSSS for births
 // before 2000 and n = 2_000_000_000 + YYMMDDSSS from 2000 on), not copied from a source.
 
+/** The day the tables are decided for, unless a case names its own: births in 2026 are not future. */
+const TODAY = '2026-06-15';
+
 interface ValidCase {
   readonly input: string;
   readonly normalized: string;
@@ -13,6 +16,8 @@ interface ValidCase {
   readonly birthDate: string | null;
   readonly birthYear: number | undefined;
   readonly sex: 'M' | 'F' | null;
+  /** The day to decide for, when not {@link TODAY}. */
+  readonly today?: string;
 }
 
 const VALID: Record<string, ValidCase> = {
@@ -94,8 +99,9 @@ const VALID: Record<string, ValidCase> = {
   '31 December 1999, last day before it': {
     input: '99123199940', normalized: '99123199940', kind: 'NN', birthDate: '1999-12-31', birthYear: 1999, sex: 'M',
   },
-  '99 with the 2000 check is 2099, the check decides, not the digits': {
+  '99 with the 2000 check is 2099, the check decides, not the digits (decided in 2099)': {
     input: '99123199870', normalized: '99123199870', kind: 'NN', birthDate: '2099-12-31', birthYear: 2099, sex: 'F',
+    today: '2099-01-01',
   },
   'fictitious date 000001 (pre-2000 check): nothing known': {
     input: '00000100166', normalized: '00000100166', kind: 'NN', birthDate: null, birthYear: undefined, sex: 'M',
@@ -108,6 +114,72 @@ const VALID: Record<string, ValidCase> = {
   },
   'fictitious date in a BIS +40 number (004001)': {
     input: '00400100283', normalized: '00400100283', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: null, birthYear: undefined, sex: 'F',
+  },
+  // IT000, counter exhaustion: month and day 00, then the date part incremented (YY0001, YY0002, …).
+  'counter exhaustion, first step (850001): year known only': {
+    input: '85000103373', normalized: '85000103373', kind: 'NN', birthDate: null, birthYear: 1985, sex: 'M',
+  },
+  'counter exhaustion, second step (850002), female': {
+    input: '85000203442', normalized: '85000203442', kind: 'NN', birthDate: null, birthYear: 1985, sex: 'F',
+  },
+  'counter exhaustion, ninth step (850009)': {
+    input: '85000903327', normalized: '85000903327', kind: 'NN', birthDate: null, birthYear: 1985, sex: 'M',
+  },
+  'counter exhaustion past the sixth digit (850032)': {
+    input: '85003203316', normalized: '85003203316', kind: 'NN', birthDate: null, birthYear: 1985, sex: 'M',
+  },
+  'counter exhaustion, last step (850099)': {
+    input: '85009903442', normalized: '85009903442', kind: 'NN', birthDate: null, birthYear: 1985, sex: 'F',
+  },
+  'counter exhaustion in 1900 (000032, pre-2000 check)': {
+    input: '00003241778', normalized: '00003241778', kind: 'NN', birthDate: null, birthYear: 1900, sex: 'M',
+  },
+  'counter exhaustion in 2000 (000032, 2000 check)': {
+    input: '00003241710', normalized: '00003241710', kind: 'NN', birthDate: null, birthYear: 2000, sex: 'M',
+  },
+  'counter exhaustion in 2010 (100001)': {
+    input: '10000100114', normalized: '10000100114', kind: 'NN', birthDate: null, birthYear: 2010, sex: 'M',
+  },
+  'counter exhaustion, BIS +20 (852001)': {
+    input: '85200103319', normalized: '85200103319', kind: 'BIS', bisKind: 'MONTH_PLUS_20', birthDate: null, birthYear: 1985, sex: null,
+  },
+  'counter exhaustion, BIS +20 (852099)': {
+    input: '85209903386', normalized: '85209903386', kind: 'BIS', bisKind: 'MONTH_PLUS_20', birthDate: null, birthYear: 1985, sex: null,
+  },
+  'counter exhaustion, BIS +40 (854001), female': {
+    input: '85400103461', normalized: '85400103461', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: null, birthYear: 1985, sex: 'F',
+  },
+  'counter exhaustion, BIS +40 (854032)': {
+    input: '85403203305', normalized: '85403203305', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: null, birthYear: 1985, sex: 'M',
+  },
+  'counter exhaustion, BIS +20 in 2010 (102001)': {
+    input: '10200100157', normalized: '10200100157', kind: 'BIS', bisKind: 'MONTH_PLUS_20', birthDate: null, birthYear: 2010, sex: null,
+  },
+  'counter exhaustion, BIS +40 in 2010 (104001)': {
+    input: '10400100103', normalized: '10400100103', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: null, birthYear: 2010, sex: 'M',
+  },
+  'counter exhaustion, BIS +20 in 2024 (242032)': {
+    input: '24203200103', normalized: '24203200103', kind: 'BIS', bisKind: 'MONTH_PLUS_20', birthDate: null, birthYear: 2024, sex: null,
+  },
+  // A 2-prefix check is a birth in 20YY: up to the current year included.
+  'pre-2000 twin of 70040745190: born 1970': {
+    input: '70040745161', normalized: '70040745161', kind: 'NN', birthDate: '1970-04-07', birthYear: 1970, sex: 'M',
+  },
+  'born 1 January of the current year (2026)': {
+    input: '26010100166', normalized: '26010100166', kind: 'NN', birthDate: '2026-01-01', birthYear: 2026, sex: 'M',
+  },
+  'born 31 December of the current year: the year decides, not the day': {
+    input: '26123100218', normalized: '26123100218', kind: 'NN', birthDate: '2026-12-31', birthYear: 2026, sex: 'F',
+  },
+  'BIS +40 born in the current year': {
+    input: '26471500264', normalized: '26471500264', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: '2026-07-15', birthYear: 2026, sex: 'F',
+  },
+  'born 2027, decided on 1 January 2027': {
+    input: '27010100187', normalized: '27010100187', kind: 'NN', birthDate: '2027-01-01', birthYear: 2027, sex: 'M',
+    today: '2027-01-01',
+  },
+  'BIS +40 with the pre-2000 check: 1927, never future': {
+    input: '27470700106', normalized: '27470700106', kind: 'BIS', bisKind: 'MONTH_PLUS_40', birthDate: '1927-07-07', birthYear: 1927, sex: 'M',
   },
   'separators: spaces': {
     input: '85 07 30 033 28', normalized: '85073003328', kind: 'NN', birthDate: '1985-07-30', birthYear: 1985, sex: 'M',
@@ -125,7 +197,8 @@ const VALID: Record<string, ValidCase> = {
 
 describe('parseNiss: valid numbers', () => {
   it.each(Object.entries(VALID))('%s', (_name, c) => {
-    const r = parseNiss(c.input);
+    const today = c.today ?? TODAY;
+    const r = parseNiss(c.input, today);
     expect(r).toEqual({
       valid: true,
       normalized: c.normalized,
@@ -135,7 +208,12 @@ describe('parseNiss: valid numbers', () => {
       ...(c.birthYear === undefined ? {} : { birthYear: c.birthYear }),
       sex: c.sex,
     });
-    expect(isValidNiss(c.input)).toBe(true);
+    expect(isValidNiss(c.input, today)).toBe(true);
+    // The clock's year is later than TODAY's: what was valid then still is.
+    if (c.today === undefined) {
+      expect(parseNiss(c.input)).toEqual(r);
+      expect(isValidNiss(c.input)).toBe(true);
+    }
   });
 });
 
@@ -148,6 +226,11 @@ const INVALID: ReadonlyArray<readonly [string, string, NissErrorReason]> = [
   ['check digits 00 never match', '85073003300', 'CHECK_DIGITS'],
   ['twin of a BIS +20 number', '85273003372', 'CHECK_DIGITS'],
   ['twin of the fictitious date', '00000100167', 'CHECK_DIGITS'],
+  ['twin of a counter-exhaustion number (850001)', '85000103374', 'CHECK_DIGITS'],
+  ['month unknown, day given: a legal date part, so the check digits decide', '85000503300', 'CHECK_DIGITS'],
+  ['BIS month unknown (20), day given: likewise', '85200503300', 'CHECK_DIGITS'],
+  ['twin of a BIS +40 counter-exhaustion number', '85400103462', 'CHECK_DIGITS'],
+  ['born 2070 by the 2000 check (70040745190)', '70040745190', 'FUTURE_BIRTH'],
   ['month 13', '85133003300', 'MONTH'],
   ['month 19', '85193003300', 'MONTH'],
   ['month 33 (BIS +20 of 13)', '85333003300', 'MONTH'],
@@ -157,9 +240,8 @@ const INVALID: ReadonlyArray<readonly [string, string, NissErrorReason]> = [
   ['month 99', '85993003300', 'MONTH'],
   ['day 32', '85073203300', 'DAY'],
   ['day 99', '85079903300', 'DAY'],
-  ['month unknown but day given', '85000503300', 'DAY'],
-  ['000001 is fictitious only with year 00', '85000103300', 'DAY'],
-  ['BIS month unknown (20) but day given', '85200503300', 'DAY'],
+  ['BIS +20, known month, day 32', '85273203300', 'DAY'],
+  ['BIS +40, known month, day 99', '85479903300', 'DAY'],
   ['10 digits', '8507300332', 'LENGTH'],
   ['12 digits', '850730033280', 'LENGTH'],
   ['9 digits with separators', '85.07.30-033', 'LENGTH'],
@@ -181,6 +263,39 @@ describe('parseNiss: invalid numbers', () => {
     expect(r.input).toBe(input);
     expect(r.message.length).toBeGreaterThan(10);
     expect(isValidNiss(input)).toBe(false);
+  });
+
+  it.each([
+    ['70040745190', '2026-06-15', 'born 2070'],
+    ['27010100187', '2026-12-31', 'born 2027, one year after'],
+    ['27200100126', '2026-12-31', 'BIS +20 counter exhaustion in 2027'],
+    ['27470700135', '2026-12-31', 'BIS +40 born 2027'],
+    ['99123199870', '2098-12-31', 'born 2099, decided in 2098'],
+  ])('%s on %s → FUTURE_BIRTH (%s)', (input, today, _name) => {
+    const r = parseNiss(input, today);
+    expect(r.valid).toBe(false);
+    if (r.valid) return;
+    expect(r.reason).toBe('FUTURE_BIRTH');
+    expect(r.message).toContain(`current year ${today.slice(0, 4)}`);
+    expect(r.message).toContain(`born 20${input.slice(0, 2)}`);
+    expect(isValidNiss(input, today)).toBe(false);
+  });
+
+  it('without today, the clock decides: the current UTC year passes, the next one does not', () => {
+    const year = new Date().getUTCFullYear();
+    const body = `${pad(year % 100, 2)}0101001`;
+    const niss = body + pad(97 - ((2_000_000_000 + Number(body)) % 97), 2);
+    const next = `${pad((year + 1) % 100, 2)}0101001`;
+    const nextNiss = next + pad(97 - ((2_000_000_000 + Number(next)) % 97), 2);
+    expect(parseNiss(niss)).toMatchObject({ valid: true, birthYear: year });
+    expect(isValidNiss(niss)).toBe(true);
+    expect(parseNiss(nextNiss)).toMatchObject({ valid: false, reason: 'FUTURE_BIRTH' });
+    expect(isValidNiss(nextNiss)).toBe(false);
+  });
+
+  it('refuses a malformed today rather than guessing a year', () => {
+    expect(() => parseNiss('17073003384', '2026')).toThrow(RangeError);
+    expect(() => isValidNiss('17073003384', '')).toThrow(RangeError);
   });
 
   it('names the offending month in the message', () => {
@@ -213,8 +328,9 @@ describe('the two check computations', () => {
         fc.integer({ min: 1, max: 998 }),
         (yy, mm, dd, seq) => {
           const body = `${pad(yy, 2)}${pad(mm, 2)}${pad(dd, 2)}${pad(seq, 3)}`;
-          const old = parseNiss(body + pad(97 - (Number(body) % 97), 2));
-          const recent = parseNiss(body + pad(97 - ((2_000_000_000 + Number(body)) % 97), 2));
+          // Decided in 2099, so that no 20YY birth lies in the future.
+          const old = parseNiss(body + pad(97 - (Number(body) % 97), 2), '2099-12-31');
+          const recent = parseNiss(body + pad(97 - ((2_000_000_000 + Number(body)) % 97), 2), '2099-12-31');
           expect(old.valid && old.birthYear).toBe(1900 + yy);
           expect(recent.valid && recent.birthYear).toBe(2000 + yy);
           expect(old.valid && old.sex).toBe(seq % 2 === 1 ? 'M' : 'F');
@@ -224,7 +340,115 @@ describe('the two check computations', () => {
   });
 });
 
+describe('counter exhaustion (IT000)', () => {
+  it('month 00, 20 or 40 with any day 00–99: valid with the right check digits, year known only', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 99 }),
+        fc.constantFrom(0, 20, 40),
+        fc.integer({ min: 0, max: 99 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.boolean(),
+        (yy, month, day, seq, from2000) => {
+          const body = `${pad(yy, 2)}${pad(month, 2)}${pad(day, 2)}${pad(seq, 3)}`;
+          const check = 97 - (((from2000 ? 2_000_000_000 : 0) + Number(body)) % 97);
+          const niss = body + pad(check, 2);
+          const r = parseNiss(niss, '2099-12-31');
+          const fictitious = yy === 0 && day === 1;
+          expect(r).toEqual({
+            valid: true,
+            normalized: niss,
+            kind: month === 0 ? 'NN' : 'BIS',
+            ...(month === 0 ? {} : { bisKind: month === 20 ? 'MONTH_PLUS_20' : 'MONTH_PLUS_40' }),
+            birthDate: null,
+            ...(fictitious ? {} : { birthYear: (from2000 ? 2000 : 1900) + yy }),
+            sex: month === 20 ? null : seq % 2 === 1 ? 'M' : 'F',
+          });
+          expect(isValidNiss(niss, '2099-12-31')).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('month 00, 20 or 40 is never refused for its day', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 99 }), fc.constantFrom('00', '20', '40'), fc.integer({ min: 0, max: 99_999 }), (yy, mm, rest) => {
+        const r = parseNiss(`${pad(yy, 2)}${mm}${pad(rest, 5)}00`, TODAY);
+        expect(!r.valid && r.reason).not.toBe('DAY');
+      }),
+    );
+  });
+});
+
+describe('births from 2000 on cannot lie after the current year', () => {
+  const datePart = fc.oneof(
+    fc.tuple(fc.constantFrom(0, 20, 40), fc.integer({ min: 0, max: 99 })),
+    fc.tuple(fc.integer({ min: 1, max: 12 }).chain((m) => fc.constantFrom(m, m + 20, m + 40)), fc.integer({ min: 0, max: 31 })),
+  );
+
+  it('a 20YY birth after the year of today is refused, the pre-2000 twin is not', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2000, max: 2098 }),
+        fc.integer({ min: 1, max: 99 }),
+        datePart,
+        fc.integer({ min: 0, max: 999 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 28 }),
+        (currentYear, offset, [month, day], seq, tm, td) => {
+          const yy = (currentYear % 100) + offset;
+          fc.pre(yy <= 99);
+          const today = `${currentYear}-${pad(tm, 2)}-${pad(td, 2)}`;
+          const body = `${pad(yy, 2)}${pad(month, 2)}${pad(day, 2)}${pad(seq, 3)}`;
+          const recent = body + pad(97 - ((2_000_000_000 + Number(body)) % 97), 2);
+          const r = parseNiss(recent, today);
+          expect(!r.valid && r.reason).toBe('FUTURE_BIRTH');
+          expect(isValidNiss(recent, today)).toBe(false);
+          const old = body + pad(97 - (Number(body) % 97), 2);
+          expect(parseNiss(old, today)).toMatchObject({ valid: true, birthYear: 1900 + yy });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a 20YY birth up to the year of today (included) is accepted', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2000, max: 2099 }),
+        fc.integer({ min: 0, max: 99 }),
+        datePart,
+        fc.integer({ min: 0, max: 999 }),
+        (currentYear, back, [month, day], seq) => {
+          const yy = (currentYear % 100) - back;
+          fc.pre(yy >= 0);
+          const today = `${currentYear}-01-01`;
+          const body = `${pad(yy, 2)}${pad(month, 2)}${pad(day, 2)}${pad(seq, 3)}`;
+          const recent = body + pad(97 - ((2_000_000_000 + Number(body)) % 97), 2);
+          const r = parseNiss(recent, today);
+          expect(r.valid).toBe(true);
+          if (r.valid && r.birthYear !== undefined) expect(r.birthYear).toBe(2000 + yy);
+          expect(isValidNiss(recent, today)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('isValidNiss agrees with parseNiss', () => {
+  it('on 11-digit strings, for any today', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 99_999_999_999 }), fc.integer({ min: 2000, max: 2099 }), (n, year) => {
+        const s = pad(n, 11);
+        const today = `${year}-07-01`;
+        expect(isValidNiss(s, today)).toBe(parseNiss(s, today).valid);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('on arbitrary strings of digits and separators', () => {
     const chars = fc.constantFrom(...'0123456789.- x'.split(''));
     fc.assert(
