@@ -5,12 +5,25 @@
  * - `many`: an array of an inline record, default `[]` (a filtered-away block is emptied);
  * - `optional`: the union `["null", <inline record>]`, default null (a filtered-away block is null);
  *
- * and the record's fields must be exactly the block's key fields, other fields and child block paths,
- * each non-key field being `["null", …]` with default null (a block kept only as the way to an
- * authorized child has its non-key fields nulled). The root record's fields are the root fields and the
- * top-level block paths. A block with an official number names it in its `doc`.
+ * and the record's fields must be exactly the block's key fields, other fields and child block paths.
+ * Every field of a block is `["null", …]` with default null — key fields included — except the key
+ * fields of a technical block:
  *
- * So a payload filtered by `filterBlocks` still encodes with the very schema the source wrote it with.
+ * - a non-key field is nulled when its block is kept only as the way to an authorized child, or when a
+ *   field-level grant does not name it;
+ * - a key field of a functional block is nulled when a field-level grant does not name it (19/010 grants
+ *   the NISS of the DmfA natural person, 90017, but not its sequence number);
+ * - a technical block is always delivered whole (it needs no authorization, so no grant lists its
+ *   fields): its key fields may stay non-nullable (dimona.period's `dimonaPeriodId` is a `long`), while
+ *   its non-key fields follow the rule of every block.
+ *
+ * The root record's fields are the root fields (left as the schema declares them: always delivered) and
+ * the top-level block paths. Child block paths are checked by their cardinality, not as fields. A block
+ * with an official number names it in its `doc`.
+ *
+ * So a payload filtered by `filterBlocks`, down to single fields, still encodes with the very schema the
+ * source wrote it with. Making a key field nullable changes the schema's fingerprint: the version before
+ * goes to `schemas/history/` so that messages written with it still decode (the codec resolves it).
  */
 import type { BlockDefinition, BlockId, ServiceDefinition } from '../domain/catalogue.js';
 import { ConfigError } from './config-error.js';
@@ -62,7 +75,8 @@ export function checkServiceSchema(
     keyFields: readonly string[],
     fields: readonly string[],
     children: readonly BlockId[],
-    nullableFields: boolean,
+    /** null: the root (its fields as declared); otherwise whether the key fields must be nullable too. */
+    nullable: { readonly keyFields: boolean } | null,
   ): void => {
     const expected = new Set([...keyFields, ...fields]);
     const childByPath = new Map<string, BlockDefinition>();
@@ -79,9 +93,14 @@ export function checkServiceSchema(
         checkBlock(child, field, path);
       } else if (!expected.has(field.name)) {
         fail(path, `field "${field.name}" of ${what} is neither a field nor a child block in the catalogue`);
-      } else if (nullableFields && fields.includes(field.name)) {
+      } else if (nullable !== null && (nullable.keyFields || !keyFields.includes(field.name))) {
         if (!isNullableUnion(field.type) || field.default !== null) {
-          fail(path, `field "${field.name}" of ${what} must be ["null", …] with default null, so that it can be withheld`);
+          fail(
+            path,
+            keyFields.includes(field.name)
+              ? `key field "${field.name}" of ${what} must be ["null", …] with default null: a field-level grant that does not name it delivers it as null (only a technical block's key fields may be non-nullable)`
+              : `field "${field.name}" of ${what} must be ["null", …] with default null, so that it can be withheld`,
+          );
         }
       }
     }
@@ -113,8 +132,10 @@ export function checkServiceSchema(
       const docs = `${field.doc ?? ''} ${rec.doc ?? ''}`;
       if (!docs.includes(String(block.number))) fail(path, `block ${block.id} must name its number ${block.number} in its doc`);
     }
-    checkFields(rec, block.cardinality === 'many' ? `${path}[]` : path, `block ${block.id}`, block.keyFields, block.fields, block.children, true);
+    checkFields(rec, block.cardinality === 'many' ? `${path}[]` : path, `block ${block.id}`, block.keyFields, block.fields, block.children, {
+      keyFields: !block.technical,
+    });
   };
 
-  checkFields(schema, '', `the root of ${service.id}`, service.rootFields, [], service.topBlocks, false);
+  checkFields(schema, '', `the root of ${service.id}`, service.rootFields, [], service.topBlocks, null);
 }
