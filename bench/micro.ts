@@ -197,6 +197,9 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   const dmfaAnswers = ofService('dmfa');
   const rulesOf = (x: PendingExchange) => ({
     allowedBlocks: x.allowedBlocks,
+    grantedFields: x.grantedFields,
+    rows: x.rows,
+    interimNeedsCategory: x.interimNeedsCategory,
     unauthorizedBlocks: x.unauthorizedBlocks,
     employer: x.employer,
     employerCategory: x.employerCategory,

@@ -113,6 +113,7 @@ export function detailLine(entry: AuditEntry): string {
   if (entry.employer) parts.push(`employer ${entry.employer.kind} ${entry.employer.id}${entry.employer.category ? ` cat. ${entry.employer.category}` : ''}`);
   if (entry.deliveredBlocks.length > 0) parts.push(`delivered ${entry.deliveredBlocks.join(', ')}`);
   if (entry.removedBlocks.length > 0) parts.push(`withheld ${entry.removedBlocks.join(', ')}`);
+  if (entry.removedFields.length > 0) parts.push(`withheld fields ${entry.removedFields.join(', ')}`);
   parts.push(`ticket ${entry.ticket ?? NONE}`);
   return parts.join('; ');
 }
@@ -225,6 +226,7 @@ function entryJson(entry: AuditEntry, niss: (n: string | null) => string | null)
     effectivePeriods: entry.effectivePeriods,
     deliveredBlocks: entry.deliveredBlocks,
     removedBlocks: entry.removedBlocks,
+    removedFields: entry.removedFields,
     partition: entry.partition,
     offset: entry.offset,
   };

@@ -47,6 +47,7 @@ export interface AuditEntry {
   readonly effectivePeriods: readonly PeriodRecord[];
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  readonly removedFields: readonly string[];
   readonly partition: number;
   readonly offset: string;
 }
@@ -139,6 +140,7 @@ export function toAuditEntry(record: AuditRecordValue, place: { partition: numbe
     effectivePeriods: record.effectivePeriods,
     deliveredBlocks: record.deliveredBlocks,
     removedBlocks: record.removedBlocks,
+    removedFields: record.removedFields,
     partition: place.partition,
     offset: place.offset,
   };

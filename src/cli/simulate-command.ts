@@ -189,6 +189,7 @@ export function formatReceived(received: ReceivedMutation): string {
     line('form', m.form === 'BLOCKS' ? 'BLOCKS (the changed data, filtered)' : 'NOTIFICATION (no data: ask with a request)') +
     line('delivered', blockNames(m.deliveredBlocks)) +
     line('withheld', blockNames(m.removedBlocks)) +
+    line('withheld fields', m.removedFields.length === 0 ? '—' : m.removedFields.join(', ')) +
     line('legal basis', basis) +
     line('retain until', m.retainUntil ?? '—') +
     line('emitted at', new Date(m.emittedAt).toISOString()) +

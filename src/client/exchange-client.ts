@@ -66,6 +66,8 @@ export interface ExchangeOk<P = unknown> extends ReplyTimes {
   readonly effectivePeriods: readonly Period[];
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  /** Fields withheld from the delivered rows, as `<block id>.<field>` (the deliberation does not name them). */
+  readonly removedFields: readonly string[];
   /** The service's payload record, decoded; null if the switch sent none. */
   readonly payload: P | null;
   /** Full Avro name of the payload record (be.bcss.gateway.payload.DmfaPayload), null without payload. */
@@ -192,6 +194,7 @@ export function toExchangeReply<P = unknown>(record: ReplyRecord, codec: AvroCod
     effectivePeriods,
     deliveredBlocks: [...record.deliveredBlocks],
     removedBlocks: [...record.removedBlocks],
+    removedFields: [...(record.removedFields ?? [])],
     payload,
     payloadRecord,
     retainUntil: record.retainUntil,

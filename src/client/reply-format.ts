@@ -236,6 +236,7 @@ export function formatReply(reply: ExchangeReply, options: ReplyFormatOptions = 
   if (reply.ok) {
     out.push(line('delivered', listText(reply.deliveredBlocks)));
     out.push(line('withheld', listText(reply.removedBlocks)));
+    out.push(line('withheld fields', listText(reply.removedFields)));
     out.push(line('retain until', reply.retainUntil ?? '(no limit set by the deliberation)'));
     const basis = reply.legalBasis;
     out.push(

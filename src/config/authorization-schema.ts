@@ -35,12 +35,52 @@ const MutationsSchema = z.discriminatedUnion('pushed', [
 
 const Presence = z.enum(['required', 'optional', 'none']);
 
+/**
+ * A granted block: `{ block, fields }` names the fields the text grants (the usual case: 10/012 §7-8,
+ * 19/010 §10-32 list them); a bare block id grants the block whole, which the loader accepts only in a
+ * grant whose text covers whole blocks, current and future fields (`includesFutureFieldsOfBlocks`, 13/126).
+ */
+const BlockGrantSchema = z.union([
+  BlockIdText,
+  z.strictObject({
+    block: BlockIdText,
+    fields: z.array(z.string().min(1)).min(1),
+    paragraphs: Paragraphs.optional(),
+    note: z.string().optional(),
+  }),
+]);
+
+const RowConditionSchema = z.union([
+  z.strictObject({
+    block: BlockIdText,
+    field: z.string().min(1),
+    oneOf: z.array(z.string().min(1)).min(1),
+    label: z.string().min(1),
+    paragraphs: Paragraphs,
+  }),
+  z.strictObject({
+    block: BlockIdText,
+    field: z.string().min(1),
+    onOrAfter: IsoDateText,
+    label: z.string().min(1),
+    paragraphs: Paragraphs,
+  }),
+  z.strictObject({
+    block: BlockIdText,
+    ageAtLeast: z.strictObject({ years: z.number().int().positive(), birthDate: z.string().min(1), on: z.string().min(1) }),
+    label: z.string().min(1),
+    paragraphs: Paragraphs,
+  }),
+]);
+
 const ServiceGrantSchema = z.strictObject({
   service: Identifier,
   source: Identifier,
   paragraphs: Paragraphs,
-  blocks: z.array(BlockIdText).min(1),
+  blocks: z.array(BlockGrantSchema).min(1),
   includesFutureFieldsOfBlocks: z.boolean().default(false),
+  rows: z.array(RowConditionSchema).default([]),
+  periodFrom: z.strictObject({ date: IsoDateText, paragraphs: Paragraphs }).nullable().default(null),
   mutations: MutationsSchema.default({ pushed: false }),
   keys: z
     .strictObject({
@@ -109,6 +149,7 @@ export const DeliberationFileSchema = z.strictObject({
       roles: z.array(z.string().min(1)).min(1),
       maxUsers: z.number().int().positive().nullable().default(null),
       paragraphs: Paragraphs,
+      duties: z.array(z.strictObject({ duty: z.string().min(1), paragraphs: Paragraphs })).default([]),
     })
     .nullable()
     .default(null),

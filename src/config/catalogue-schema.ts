@@ -77,8 +77,9 @@ export const ServiceFileSchema = z.strictObject({
       employer: z.array(z.strictObject({ block: BlockIdText, matchers: z.array(EmployerMatcherSchema).min(1) })).default([]),
       employerCategory: z.array(z.strictObject({ block: BlockIdText, path: FieldPath })).default([]),
       period: z.array(PeriodFilterSchema).default([]),
+      interim: z.array(z.strictObject({ block: BlockIdText, child: FieldName })).default([]),
     })
-    .default({ employer: [], employerCategory: [], period: [] }),
+    .default({ employer: [], employerCategory: [], period: [], interim: [] }),
   notes: z.string().nullable().default(null),
 });
 

@@ -12,8 +12,8 @@
  *
  * Fails with a ConfigError naming the file, the path inside it and the reason.
  */
-import type { Catalogue } from '../domain/catalogue.js';
-import type { Deliberation, DeliberationVersion, ServiceGrant } from '../domain/deliberation.js';
+import { ancestorsOf, fieldsOf, resolvesToField, type BlockId, type Catalogue, type ServiceDefinition } from '../domain/catalogue.js';
+import type { Deliberation, DeliberationVersion, FieldGrant, RowCondition, ServiceGrant } from '../domain/deliberation.js';
 import type { Retention } from '../domain/retention.js';
 import { DeliberationFileSchema, type DeliberationFile } from './authorization-schema.js';
 import { ConfigError } from './config-error.js';
@@ -66,21 +66,18 @@ export function buildDeliberation(file: string, stem: string, data: unknown, cat
       if (g.source !== service.source) {
         fail(`${p}.source`, `service "${g.service}" comes from "${service.source}", not "${g.source}"`);
       }
-      const blocks = new Set<string>();
-      g.blocks.forEach((id, j) => {
-        const block = service.blocks.get(id);
-        if (!block) fail(`${p}.blocks[${j}]`, `block "${id}" does not exist in service "${g.service}"`);
-        else if (block.technical) fail(`${p}.blocks[${j}]`, `block "${id}" is technical: it needs no authorization, do not list it`);
-        if (blocks.has(id)) fail(`${p}.blocks[${j}]`, `block "${id}" is listed twice`);
-        blocks.add(id);
-      });
+      const { blocks, fields } = checkBlockGrants(g, service, p, fail);
+      const rows = g.rows.map((r, j) => checkRowCondition(r, service, `${p}.rows[${j}]`, fail));
       if (g.mutations.pushed && !service.emitsMutations) {
         fail(`${p}.mutations`, `service "${g.service}" emits no mutations`);
       }
       return {
         service: g.service,
         source: g.source,
-        blocks: g.blocks,
+        blocks,
+        fields,
+        rows,
+        periodFrom: g.periodFrom,
         includesFutureFieldsOfBlocks: g.includesFutureFieldsOfBlocks,
         mutations: g.mutations.pushed ? { pushed: true, form: g.mutations.form } : { pushed: false },
         keys: g.keys,
@@ -146,5 +143,101 @@ export function buildDeliberation(file: string, stem: string, data: unknown, cat
     logging: yaml.logging,
     access: yaml.access,
     versions,
+  };
+}
+
+type Fail = (path: string, reason: string) => never;
+
+/**
+ * The blocks of a grant and the fields granted of each. Fail closed: a bare block id (granted whole) is
+ * accepted only where the text covers whole blocks with their future fields (13/126); a field list in
+ * such a grant is ambiguous and refused; a listed field must be one the catalogue knows; in a field-level
+ * grant every functional ancestor of a granted block is granted too, so that no key of an ungranted
+ * block is delivered to reach it.
+ */
+function checkBlockGrants(
+  g: GrantFile,
+  service: ServiceDefinition,
+  p: string,
+  fail: Fail,
+): { blocks: BlockId[]; fields: Record<BlockId, FieldGrant> } {
+  const blocks: BlockId[] = [];
+  const fields: Record<BlockId, FieldGrant> = {};
+  g.blocks.forEach((entry, j) => {
+    const at = `${p}.blocks[${j}]`;
+    const id = typeof entry === 'string' ? entry : entry.block;
+    const block = service.blocks.get(id);
+    if (!block) return fail(typeof entry === 'string' ? at : `${at}.block`, `block "${id}" does not exist in service "${g.service}"`);
+    if (block.technical) fail(at, `block "${id}" is technical: it needs no authorization, do not list it`);
+    if (id in fields) fail(at, `block "${id}" is listed twice`);
+    if (typeof entry === 'string') {
+      if (!g.includesFutureFieldsOfBlocks) {
+        fail(
+          at,
+          `block "${id}" is granted without a field list: a block is granted whole only where the deliberation says so ` +
+            '(includesFutureFieldsOfBlocks, deliberation 13/126); list the fields the text names',
+        );
+      }
+      fields[id] = 'all';
+    } else {
+      if (g.includesFutureFieldsOfBlocks) {
+        fail(
+          `${at}.fields`,
+          `block "${id}" lists fields in a grant that covers whole blocks and their future fields ` +
+            '(includesFutureFieldsOfBlocks): ambiguous — drop the list or the flag',
+        );
+      }
+      const known = new Set(fieldsOf(block));
+      const seen = new Set<string>();
+      entry.fields.forEach((f, k) => {
+        if (!known.has(f)) fail(`${at}.fields[${k}]`, `"${f}" is not a field of block ${id} (its fields: ${[...known].join(', ')})`);
+        if (seen.has(f)) fail(`${at}.fields[${k}]`, `field "${f}" is listed twice`);
+        seen.add(f);
+      });
+      fields[id] = [...entry.fields];
+    }
+    blocks.push(id);
+  });
+  if (!g.includesFutureFieldsOfBlocks) {
+    g.blocks.forEach((entry, j) => {
+      const id = typeof entry === 'string' ? entry : entry.block;
+      for (const ancestor of ancestorsOf(service, id)) {
+        if (service.blocks.get(ancestor)?.technical || ancestor in fields) continue;
+        fail(
+          `${p}.blocks[${j}]`,
+          `block "${id}" is granted but its parent block "${ancestor}" is not: grant the fields of ${ancestor} the text names, ` +
+            'or its rows (and so this block) cannot be delivered without fields the deliberation does not name',
+        );
+      }
+    });
+  }
+  return { blocks, fields };
+}
+
+function checkRowCondition(r: GrantFile['rows'][number], service: ServiceDefinition, at: string, fail: Fail): RowCondition {
+  const block = service.blocks.get(r.block);
+  if (!block) return fail(`${at}.block`, `block "${r.block}" does not exist in service "${service.id}"`);
+  if (block.cardinality !== 'many') fail(`${at}.block`, `block "${r.block}" is not a "many" block: a row condition withholds rows`);
+  const field = (key: string, path: string): void => {
+    if (!resolvesToField(service, r.block, path)) fail(`${at}.${key}`, `"${path}" is not a field of block ${r.block} (or of an optional child)`);
+  };
+  if ('oneOf' in r) {
+    field('field', r.field);
+    return { kind: 'one-of', block: r.block, path: r.field, values: r.oneOf, paragraphs: r.paragraphs, label: r.label };
+  }
+  if ('onOrAfter' in r) {
+    field('field', r.field);
+    return { kind: 'date-on-or-after', block: r.block, path: r.field, date: r.onOrAfter, paragraphs: r.paragraphs, label: r.label };
+  }
+  field('ageAtLeast.birthDate', r.ageAtLeast.birthDate);
+  field('ageAtLeast.on', r.ageAtLeast.on);
+  return {
+    kind: 'age-at-least',
+    block: r.block,
+    birthDatePath: r.ageAtLeast.birthDate,
+    onDatePath: r.ageAtLeast.on,
+    years: r.ageAtLeast.years,
+    paragraphs: r.paragraphs,
+    label: r.label,
   };
 }

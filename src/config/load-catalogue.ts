@@ -159,6 +159,14 @@ export function buildService(file: string, stem: string, data: unknown): Service
     if (f.to !== undefined) fieldPath(`${at}.to`, f.block, f.to);
     return { block: f.block, fromPath: f.from, toPath: f.to ?? null };
   });
+  const interim = yaml.filters.interim.map((f, i) => {
+    rowBlock(`filters.interim[${i}].block`, f.block);
+    const child = blocks.get(f.block)?.children.map((c) => blocks.get(c)).find((c) => c?.path === f.child);
+    if (!child || child.cardinality !== 'optional') {
+      fail(`filters.interim[${i}].child`, `"${f.child}" is not an optional child block of ${f.block}`);
+    }
+    return { block: f.block, childPath: f.child };
+  });
   if (yaml.keys.employer.presence !== 'none' && yaml.keys.employer.kinds.length === 0) {
     fail('keys.employer.kinds', 'a service that takes an employer must say which kinds of employer id');
   }
@@ -175,7 +183,7 @@ export function buildService(file: string, stem: string, data: unknown): Service
     rootFields: yaml.root.fields,
     topBlocks,
     blocks,
-    filters: { employer, employerCategory, period },
+    filters: { employer, employerCategory, period, interim },
     notes: yaml.notes,
   };
 }

@@ -1,14 +1,15 @@
 /**
  * The demo's results as a person reads them: one table row per scenario, grouped by deliberation, with
  * what was asked, what came back and whether it is what should have come back; then a table of the
- * changes the sources published, one row per change and subscriber; or the same as JSON.
+ * changes the sources published, one row per change and subscriber; or the same as JSON. Under a row
+ * whose delivered blocks lost fields (the deliberation does not name them), a line names those fields.
  * Pure: results in, text out. Plain text without colour, so that it reads the same in a terminal and in
  * a log file.
  */
 import { formatPeriod } from '../client/reply-format.js';
 import { hull } from '../domain/period.js';
 import type { Period } from '../domain/types.js';
-import { maskNiss, NO_REPLY, NOTHING, type DemoOutcome, type DemoScenario, type DemoVerdict } from './scenarios.js';
+import { fieldBlock, fieldsByBlock, maskNiss, NO_REPLY, NOTHING, type DemoOutcome, type DemoScenario, type DemoVerdict } from './scenarios.js';
 
 export interface DemoResult {
   readonly scenario: DemoScenario;
@@ -77,6 +78,8 @@ export function serviceCell(scenario: DemoScenario): string {
 export function subjectCell(scenario: DemoScenario): string {
   if (scenario.subject !== null) return `${scenario.subject.role} ${maskNiss(scenario.subject.niss)}`;
   if (scenario.send.kind === 'quarterly-lists') return `no person: ${scenario.send.quarters.length} quarterly lists`;
+  // A request about nobody (a list), as opposed to bytes that are no request at all.
+  if (scenario.send.kind === 'request') return 'no person';
   return NONE;
 }
 
@@ -110,15 +113,70 @@ export function blockList(blocks: readonly string[], highlight: readonly string[
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
+/**
+ * Why the lists' entries were withheld, when as many were as the source's lists let expect: those of the
+ * neighbouring quarters, and those of minors (22/046 §1). Another count is not explained.
+ */
+function listsWithheldWhy(scenario: DemoScenario, outcome: DemoOutcome): string {
+  if (scenario.send.kind !== 'quarterly-lists' || !outcome.lists) return '';
+  const quarters = scenario.send.quarters;
+  const outside = quarters.reduce((sum, q) => sum + q.listed - q.entries - q.underage, 0);
+  const underage = quarters.reduce((sum, q) => sum + q.underage, 0);
+  if (outcome.lists.removed !== outside + underage || outcome.lists.removed === 0) return '';
+  const parts = [`${thousands(outside)} outside their quarter`, ...(underage > 0 ? [`${thousands(underage)} under 18`] : [])];
+  return ` (${parts.join(', ')})`;
+}
+
 export function blocksCell(scenario: DemoScenario, outcome: DemoOutcome): string {
   if (outcome.lists) {
-    return `${thousands(outcome.lists.delivered)} entries / ${thousands(outcome.lists.removed)} outside their quarter`;
+    return `${thousands(outcome.lists.delivered)} entries / ${thousands(outcome.lists.removed)} withheld${listsWithheldWhy(scenario, outcome)}`;
   }
   if (outcome.newNiss !== null) return `new NISS ${maskNiss(outcome.newNiss)}`;
   if (outcome.deliveredBlocks.length === 0 && outcome.removedBlocks.length === 0) return NONE;
   const delivered = blockList(outcome.deliveredBlocks, scenario.expected.delivered);
   const removed = blockList(outcome.removedBlocks, scenario.expected.removed);
   return `${delivered} / ${removed}`;
+}
+
+/** Field names shown per block before the rest are counted. */
+const FIELDS_PER_BLOCK = 4;
+/** The withheld fields' line, label excepted: blocks beyond it are counted. */
+const FIELD_LINE_WIDTH = 150;
+
+/**
+ * The fields withheld from the delivered rows, by block (`dmfa.natural-person: lastName, firstName,
+ * birthDate, … (8)`), the blocks the scenario expects first; blocks past the line's width counted.
+ */
+export function withheldFields(fields: readonly string[], expected: readonly string[] = []): string {
+  if (fields.length === 0) return NONE;
+  const named = new Set(expected.map(fieldBlock));
+  const groups = [...fieldsByBlock(fields)].sort(([a], [b]) => Number(named.has(b)) - Number(named.has(a)));
+  const parts: string[] = [];
+  let used = 0;
+  let shownBlocks = 0;
+  for (const [i, [block, names]] of groups.entries()) {
+    const list = names.length <= FIELDS_PER_BLOCK ? names.join(', ') : `${names.slice(0, FIELDS_PER_BLOCK - 1).join(', ')}, … (${names.length})`;
+    const part = `${block}: ${list}`;
+    // The last block is named when its count would take about as much room.
+    const last = i === groups.length - 1 && width(part) <= width(moreBlocks(1, names.length)) + 12;
+    if (shownBlocks > 0 && used + width(part) > FIELD_LINE_WIDTH && !last) break;
+    parts.push(part);
+    used += width(part) + 2;
+    shownBlocks++;
+  }
+  const rest = groups.slice(shownBlocks);
+  if (rest.length > 0) parts.push(moreBlocks(rest.length, rest.reduce((sum, [, names]) => sum + names.length, 0)));
+  return parts.join('; ');
+}
+
+function moreBlocks(blocks: number, fields: number): string {
+  return `${blocks} more block${blocks === 1 ? '' : 's'} (${fields} field${fields === 1 ? '' : 's'})`;
+}
+
+/** The line under a row whose delivered rows lost fields; null when none did. */
+export function withheldFieldsLine(scenario: DemoScenario, outcome: DemoOutcome): string | null {
+  if (outcome.removedFields.length === 0) return null;
+  return `withheld fields (${outcome.removedFields.length}): ${withheldFields(outcome.removedFields, scenario.expected.removedFields)}`;
 }
 
 export function periodCell(scenario: DemoScenario, outcome: DemoOutcome): string {
@@ -225,6 +283,9 @@ function renderColumns(columns: readonly string[], results: readonly DemoResult[
       out.push(`── ${section} ${'─'.repeat(Math.max(3, ruleWidth - width(section) - 4))}`);
     }
     out.push(line(rows[i] ?? []));
+    // Under the row, from the second column: what the switch withheld inside the delivered blocks.
+    const withheld = withheldFieldsLine(result.scenario, result.outcome);
+    if (withheld !== null) out.push(`${' '.repeat((widths[0] ?? 0) + GAP.length)}${withheld}`);
   });
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 /**
  * The demo run: the scenarios of scenarios.ts sent through the switch, each by the institution's own
- * principal, and what came back compared with what should have.
+ * principal, and what came back compared with what should have: the status, the blocks, and the fields
+ * withheld against the fields that hold a value in the payload delivered.
  *
  * The switch is the one `npm start` runs when its marker says one runs (with that run's topic prefix);
  * otherwise this run starts one in-process (the local stack first if needed, then topics, ACLs, the
@@ -8,6 +9,7 @@
  * started it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   createExchangeClient,
@@ -21,7 +23,9 @@ import {
 import { launchSwitch, type LaunchedSwitch } from '../cli/launch.js';
 import { createRuntime, type Runtime } from '../cli/runtime.js';
 import { runningGateway } from '../cli/start-command.js';
-import { SCHEMA_DIR } from '../config/project-paths.js';
+import { loadCatalogue } from '../config/load-catalogue.js';
+import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import type { Catalogue } from '../domain/catalogue.js';
 import { quarterOf } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -36,6 +40,8 @@ import {
   compareOutcome,
   demoScenarios,
   NO_REPLY,
+  ofAge,
+  presentFieldsOf,
   type DemoOutcome,
   type DemoScenario,
   type QuarterlyListExpectation,
@@ -83,7 +89,8 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function outcomeOf(reply: ExchangeReply, durationMs: number): DemoOutcome {
+function outcomeOf(reply: ExchangeReply, durationMs: number, catalogue: Catalogue): DemoOutcome {
+  const service = catalogue.services.get(reply.service);
   return {
     status: reply.status,
     bcssCode: reply.ok ? null : reply.bcssCode,
@@ -92,6 +99,8 @@ function outcomeOf(reply: ExchangeReply, durationMs: number): DemoOutcome {
     newNiss: reply.ok ? null : reply.newNiss,
     deliveredBlocks: reply.ok ? reply.deliveredBlocks : [],
     removedBlocks: reply.ok ? reply.removedBlocks : [],
+    removedFields: reply.ok ? reply.removedFields : [],
+    ...(reply.ok && reply.payload !== null && service ? { presentFields: presentFieldsOf(service, reply.payload) } : {}),
     effectivePeriods: reply.effectivePeriods,
     durationMs,
   };
@@ -106,6 +115,7 @@ function noReply(error: unknown, durationMs: number): DemoOutcome {
     newNiss: null,
     deliveredBlocks: [],
     removedBlocks: [],
+    removedFields: [],
     effectivePeriods: [],
     error: errorText(error),
     durationMs,
@@ -284,21 +294,21 @@ async function openClients(
   return opened;
 }
 
-async function single(scenario: DemoScenario, clients: Clients, codec: AvroCodec, timeoutMs: number): Promise<DemoOutcome> {
+async function single(scenario: DemoScenario, clients: Clients, codec: AvroCodec, catalogue: Catalogue, timeoutMs: number): Promise<DemoOutcome> {
   const elapsed = stopwatch();
   const client = clients.of(scenario.requester);
   try {
     switch (scenario.send.kind) {
       case 'request':
-        return outcomeOf(await client.request(scenario.send.input), elapsed());
+        return outcomeOf(await client.request(scenario.send.input), elapsed(), catalogue);
       case 'raw':
-        return outcomeOf(await client.rawRequest({ ...scenario.send.record, requestId: randomUUID() }), elapsed());
+        return outcomeOf(await client.rawRequest({ ...scenario.send.record, requestId: randomUUID() }), elapsed(), catalogue);
       case 'bytes': {
         const unreadable = clients.unreadable;
         if (!unreadable) throw new Error('the replies to unreadable messages are not watched');
         const bytes = randomBytes(scenario.send.length);
         const record = await unreadable.expectAfter(() => client.rawSend(bytes), timeoutMs);
-        return outcomeOf(toExchangeReply(record, codec), elapsed());
+        return outcomeOf(toExchangeReply(record, codec), elapsed(), catalogue);
       }
       case 'quarterly-lists':
         throw new Error('the quarterly lists are not a single request');
@@ -319,6 +329,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
   const today = options.today ?? new Date().toISOString().slice(0, 10);
   const scenarios = demoScenarios({ today });
   const codec = loadAvroCodec(SCHEMA_DIR);
+  const catalogue = loadCatalogue(join(process.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR });
   const aborted = (): boolean => options.signal?.aborted === true;
   const timings = { setupMs: 0, requestsMs: 0, mutationsMs: 0, listsMs: 0, teardownMs: 0 };
   const outcomes = new Map<number, DemoOutcome>();
@@ -359,7 +370,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
       const requests = async (): Promise<void> => {
         const elapsed = stopwatch();
         const singles = scenarios.filter((s) => s.send.kind !== 'quarterly-lists' && s.send.kind !== 'mutation');
-        const done = await Promise.all(singles.map(async (s) => [s.number, await single(s, open, codec, timeoutMs)] as const));
+        const done = await Promise.all(singles.map(async (s) => [s.number, await single(s, open, codec, catalogue, timeoutMs)] as const));
         for (const [number, outcome] of done) outcomes.set(number, outcome);
         timings.requestsMs = elapsed();
       };
@@ -375,7 +386,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
       if (!open || scenario.send.kind !== 'quarterly-lists' || aborted()) continue;
       const lists = stopwatch();
       const client = open.of(scenario.requester);
-      outcomes.set(scenario.number, await quarterlyLists(client, scenario.send.quarters, scenario.expected.entries ?? 0, progress));
+      outcomes.set(scenario.number, await quarterlyLists(client, catalogue, scenario.send.quarters, scenario.expected.entries ?? 0, progress));
       timings.listsMs += lists();
     }
   } finally {
@@ -399,6 +410,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
 /** ONSS's requests for the quarterly lists, together; each list's entries counted as it arrives. */
 async function quarterlyLists(
   client: ExchangeClient,
+  catalogue: Catalogue,
   quarters: readonly QuarterlyListExpectation[],
   expectedEntries: number,
   progress: DemoProgress,
@@ -408,9 +420,12 @@ async function quarterlyLists(
   const periods: Period[] = [];
   const delivered = new Set<string>();
   const removedBlocks = new Set<string>();
+  const removedFields = new Set<string>();
+  const present = new Set<string>();
   let entries = 0;
   let removed = 0;
   let outsideQuarter = 0;
+  let underage = 0;
   let error: string | undefined;
   progress.listsStarted?.(expectedEntries, quarters.length);
   try {
@@ -425,15 +440,31 @@ async function quarterlyLists(
           if (!reply.ok) return;
           reply.deliveredBlocks.forEach((b) => delivered.add(b));
           reply.removedBlocks.forEach((b) => removedBlocks.add(b));
-          const list = (reply.payload ?? { entries: [] }) as { entries?: ReadonlyArray<{ incapacity?: { invalidityStartDate?: string | null } | null }> };
+          // Every list withholds the same fields (those 22/046 does not name): shown once, in the order first seen.
+          reply.removedFields.forEach((f) => removedFields.add(f));
+          const service = catalogue.services.get(reply.service);
+          if (service && reply.payload !== null) presentFieldsOf(service, reply.payload).forEach((f) => present.add(f));
+          const list = (reply.payload ?? { entries: [] }) as {
+            entries?: ReadonlyArray<{
+              person?: { birthDate?: string | null } | null;
+              incapacity?: { invalidityStartDate?: string | null; primaryIncapacityStartDate?: string | null } | null;
+            }>;
+          };
           const got = list.entries ?? [];
           entries += got.length;
           // The reply names the blocks withheld, not the rows: the simulated list being deterministic,
-          // what the source listed is known, and the difference is what the period filter dropped.
+          // what the source listed is known, and the difference is what the period and age filters dropped.
           removed += Math.max(0, expected.listed - got.length);
           outsideQuarter += got.filter((e) => {
             const start = e.incapacity?.invalidityStartDate;
             return typeof start === 'string' && quarterOf(start) !== expected.quarter;
+          }).length;
+          underage += got.filter((e) => {
+            const birthDate = e.person?.birthDate;
+            const primaryIncapacityStartDate = e.incapacity?.primaryIncapacityStartDate;
+            // An entry whose age cannot be read is not shown to be of age: counted (the switch fails closed).
+            if (typeof birthDate !== 'string' || typeof primaryIncapacityStartDate !== 'string') return true;
+            return !ofAge({ person: { birthDate }, incapacity: { primaryIncapacityStartDate } });
           }).length;
           progress.listReceived?.(got.length);
         },
@@ -454,8 +485,10 @@ async function quarterlyLists(
     newNiss: null,
     deliveredBlocks: [...delivered],
     removedBlocks: [...removedBlocks],
+    removedFields: [...removedFields],
+    presentFields: [...present],
     effectivePeriods: periods,
-    lists: { statuses, delivered: entries, removed, outsideQuarter },
+    lists: { statuses, delivered: entries, removed, outsideQuarter, underage },
     ...(error === undefined ? {} : { error }),
     durationMs: elapsed(),
   };

@@ -22,7 +22,7 @@ import { createMutationPublisher, listenToMutations, type MutationListener, type
 import { simulatedMutation } from '../sources/mutation-simulator.js';
 import { createSyntheticPopulation } from '../sources/synthetic-population.js';
 import { principalConnection } from '../stack/principal-connection.js';
-import { demoChanges, NOTHING, type DemoChange, type DemoOutcome, type DemoScenario } from './scenarios.js';
+import { demoChanges, NOTHING, presentFieldsOf, type DemoChange, type DemoOutcome, type DemoScenario } from './scenarios.js';
 
 /** How long the changes expected somewhere may take to arrive. */
 export const DEFAULT_MUTATION_WAIT_MS = 20_000;
@@ -176,6 +176,7 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
             newNiss: null,
             deliveredBlocks: [],
             removedBlocks: [],
+            removedFields: [],
             effectivePeriods: [],
             ...(why === undefined ? {} : { error: why }),
             durationMs: 0,
@@ -183,6 +184,7 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
           continue;
         }
         const m = first.record;
+        const service = catalogue.services.get(m.service);
         outcomes.set(scenario.number, {
           // Delivered twice would break the switch's exactly-once promise: shown, and not as expected.
           status: got.length === 1 ? m.form : `${m.form} ×${got.length}`,
@@ -192,6 +194,9 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
           newNiss: m.newNiss,
           deliveredBlocks: m.deliveredBlocks,
           removedBlocks: m.removedBlocks,
+          removedFields: m.removedFields,
+          // What the subscriber can read of the change, whatever the switch reports withheld.
+          ...(first.payload !== null && first.payload !== undefined && service ? { presentFields: presentFieldsOf(service, first.payload) } : {}),
           effectivePeriods: [{ from: m.effectiveDate, to: m.effectiveDate }],
           // From the source's publication to the switch's delivery.
           durationMs: Math.max(0, Math.round(m.deliveredAt - m.emittedAt)),

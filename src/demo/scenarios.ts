@@ -7,8 +7,14 @@
  * Every request goes out as the institution's own principal (magda for VAPH, 10/012 §9), on the sample
  * directory that `npm start` and the demo load (src/sources/sample-directory.ts); every change is
  * published as its source's principal and read as each subscriber's.
+ *
+ * Where a deliberation names the fields of a block, a scenario may state the fields the switch must
+ * withhold (`removedFields`): the VAPH rows do, so that a name delivered to VAPH fails the demo. No row
+ * shows EMPLOYER_CATEGORY_REQUIRED (10/012 §9, an interim link asked without its category): VAPH
+ * integrated no interim worker in the sample directory.
  */
 import type { RawRequestRecord, RequestInput } from '../client/request-input.js';
+import type { ServiceDefinition } from '../domain/catalogue.js';
 import { quarterOf, quarterPeriod, type Quarter } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
 import { FIRST_INVALIDITY_QUARTER, invalidityList, INVALIDITY_SERVICE } from '../sources/invalidity-batch.js';
@@ -52,10 +58,12 @@ export interface QuarterlyListExpectation {
   readonly quarter: Quarter;
   readonly input: RequestInput;
   readonly status: 'OK' | 'NO_DATA';
-  /** Entries of the quarter itself: what the switch must deliver. */
+  /** Entries of the quarter itself, of persons of age: what the switch must deliver. */
   readonly entries: number;
-  /** Entries the source lists for the quarter, those of the neighbouring quarters included. */
+  /** Entries the source lists for the quarter, those of the neighbouring quarters and of minors included. */
   readonly listed: number;
+  /** Entries of the quarter itself of persons under 18 when the primary incapacity began (22/046 §1, §15). */
+  readonly underage: number;
 }
 
 export interface DemoSubject {
@@ -73,7 +81,13 @@ export interface DemoExpectation {
   readonly delivered?: readonly string[];
   /** Blocks that must be among those withheld. */
   readonly removed?: readonly string[];
-  /** Entries the quarterly lists must deliver, in total (every one inside its quarter). */
+  /**
+   * Fields withheld from the delivered rows (`<block id>.<field>`), exactly, in the blocks they name: in
+   * those blocks no other field may be withheld and none of these may hold a value in what is delivered.
+   * Other blocks' fields are not checked. An empty list is no check.
+   */
+  readonly removedFields?: readonly string[];
+  /** Entries the quarterly lists must deliver, in total (every one inside its quarter, none of a minor). */
   readonly entries?: number;
 }
 
@@ -104,6 +118,13 @@ export interface DemoOutcome {
   readonly newNiss: string | null;
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  /** Fields the switch reports withheld from the delivered rows, as `<block id>.<field>`. */
+  readonly removedFields: readonly string[];
+  /**
+   * Fields holding a value in the payload as it was delivered (`<block id>.<field>`, names only): what
+   * the institution could read, whatever the switch reports. Absent when no payload was read.
+   */
+  readonly presentFields?: readonly string[];
   readonly effectivePeriods: readonly Period[];
   /** The quarterly lists: one status per request, and the entries counted. */
   readonly lists?: {
@@ -113,6 +134,8 @@ export interface DemoOutcome {
     readonly removed: number;
     /** Delivered although their invalidity starts outside the quarter asked for (the filter missed them). */
     readonly outsideQuarter: number;
+    /** Delivered although the person was under 18 when the primary incapacity began (the filter missed them). */
+    readonly underage: number;
   };
   /** Why there is no reply, when there is none. */
   readonly error?: string;
@@ -146,6 +169,23 @@ const ROLE = {
 
 const person = (niss: string, role: string): DemoSubject => ({ niss, role });
 
+/**
+ * What 10/012 §8 withholds of the natural person (90017) the source sends: every field but the sequence
+ * number and the NISS, those that hold a value in the simulated DmfA (src/sources/source-simulator.ts).
+ */
+const VAPH_WITHHELD_NATURAL_PERSON = ['lastName', 'firstName', 'birthDate', 'birthPlace', 'gender', 'address', 'nationality', 'oriolusValidation'].map(
+  (f) => `dmfa.natural-person.${f}`,
+);
+
+/** What 10/012 §7 withholds of the DIMONA worker: every field but the NISS, those the simulated DIMONA fills. */
+const VAPH_WITHHELD_DIMONA_WORKER = ['oriolusValidation', 'lastName', 'firstName', 'birthDate', 'gender', 'countryCode'].map((f) => `dimona.worker.${f}`);
+
+/** 19/104 §9 names the worker's NISS only too: the same fields withheld. */
+const IRISCARE_WITHHELD_DIMONA_WORKER = VAPH_WITHHELD_DIMONA_WORKER;
+
+/** A quarter before the first one 22/046 §2 covers (2020Q1). */
+const PERIOD_NOT_AUTHORIZED_QUARTER = '2019Q4';
+
 /** The years of quarterly lists ONSS asks for. */
 export const INVALIDITY_YEARS = [2024, 2025] as const;
 
@@ -159,11 +199,25 @@ export function quarterlyListExpectations(today: IsoDate, years: readonly number
     const period = quarterPeriod(quarter) as Period;
     const input: RequestInput = { service: INVALIDITY_SERVICE, subjectNiss: '', period: quarter };
     const over = (period.to as IsoDate) < today && quarter >= FIRST_INVALIDITY_QUARTER;
-    if (!over) return { quarter, input, status: 'NO_DATA', entries: 0, listed: 0 };
+    if (!over) return { quarter, input, status: 'NO_DATA', entries: 0, listed: 0, underage: 0 };
     const list = invalidityList(quarter);
-    const entries = list.entries.filter((e) => quarterOf(e.incapacity.invalidityStartDate) === quarter).length;
-    return { quarter, input, status: 'OK', entries, listed: list.entries.length };
+    const own = list.entries.filter((e) => quarterOf(e.incapacity.invalidityStartDate) === quarter);
+    const entries = own.filter(ofAge).length;
+    return { quarter, input, status: 'OK', entries, listed: list.entries.length, underage: own.length - entries };
   });
+}
+
+/** The age 22/046 §1, §14-15 asks for: at least 18 on the day the primary incapacity began. */
+export const INVALIDITY_MINIMUM_AGE = 18;
+
+/** Whether the person of an entry was of age when the primary incapacity began (a birthday on that day counts). */
+export function ofAge(entry: {
+  readonly person: { readonly birthDate: string };
+  readonly incapacity: { readonly primaryIncapacityStartDate: string };
+}): boolean {
+  const birth = entry.person.birthDate;
+  const comeOfAge = `${String(Number(birth.slice(0, 4)) + INVALIDITY_MINIMUM_AGE).padStart(4, '0')}${birth.slice(4)}`;
+  return comeOfAge <= entry.incapacity.primaryIncapacityStartDate;
 }
 
 export function demoScenarios(options: { readonly today: IsoDate }): DemoScenario[] {
@@ -178,6 +232,7 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
   });
   const assistant = person(SIMULATED.assistantOfVaph, ROLE.assistant);
   const careWorker = person(SIMULATED.careWorkerIriscare, ROLE.careWorker);
+  const interimWorker = person(SIMULATED.interimWorker, ROLE.interim);
   const lists = quarterlyListExpectations(options.today);
 
   const sections = {
@@ -197,8 +252,23 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
       service: 'dmfa',
       subject: assistant,
       send: { kind: 'request', input: vaphDmfa(assistant) },
-      // 10/012 §8 grants 11 DmfA blocks, not the services (90018) the source sends along.
-      expected: { status: 'OK', delivered: ['dmfa.remuneration'], removed: ['dmfa.service'] },
+      // 10/012 §8 grants 11 DmfA blocks, not the services (90018) the source sends along; of the
+      // natural person only the sequence number and the NISS.
+      expected: {
+        status: 'OK',
+        delivered: ['dmfa.remuneration'],
+        removed: ['dmfa.service'],
+        removedFields: VAPH_WITHHELD_NATURAL_PERSON,
+      },
+    },
+    {
+      section: sections.vaph,
+      title: 'only the natural person (90017): sequence number and NISS, no name (§8)',
+      ...viaMagda,
+      service: 'dmfa',
+      subject: assistant,
+      send: { kind: 'request', input: vaphDmfa(assistant, { requestedBlocks: ['dmfa.natural-person'] }) },
+      expected: { status: 'OK', delivered: ['dmfa.natural-person'], removedFields: VAPH_WITHHELD_NATURAL_PERSON },
     },
     {
       section: sections.vaph,
@@ -207,7 +277,8 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
       service: 'dimona',
       subject: assistant,
       send: { kind: 'request', input: vaphDmfa(assistant, { service: 'dimona' }) },
-      expected: { status: 'OK', delivered: ['dimona.occupation'] },
+      // 10/012 §7: of the worker, the NISS only.
+      expected: { status: 'OK', delivered: ['dimona.occupation'], removedFields: VAPH_WITHHELD_DIMONA_WORKER },
     },
     {
       section: sections.iriscare,
@@ -235,14 +306,25 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     },
     {
       section: sections.onva,
-      title: 'DmfA of the interim worker, hired through an agency',
+      title: 'DmfA 2024 of the former interim worker: only the manual worker record (015) at the brewery',
       requester: 'onva',
       beneficiary: null,
       service: 'dmfa',
-      subject: person(SIMULATED.interimWorker, ROLE.interim),
-      send: { kind: 'request', input: { service: 'dmfa', subjectNiss: SIMULATED.interimWorker, period: '2024Q1..2024Q4' } },
-      // 19/010 §15-22 grants the services (90018) but not the using employer (90107) in DmfA.
-      expected: { status: 'OK', delivered: ['dmfa.service'], removed: ['dmfa.using-employer'] },
+      subject: interimWorker,
+      send: { kind: 'request', input: { service: 'dmfa', subjectNiss: interimWorker.niss, period: '2024Q1..2024Q4' } },
+      // 19/010 §15-22 grants the services (90018); §36 keeps the worker records of manual workers and
+      // artists: the agency's white-collar interim records (495, with their using employer 90107) go.
+      expected: { status: 'OK', delivered: ['dmfa.service'] },
+    },
+    {
+      section: sections.onva,
+      title: 'DmfA 2024Q1..Q3, when the interim worker was white-collar at the agency (495): §36 leaves nothing',
+      requester: 'onva',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: interimWorker,
+      send: { kind: 'request', input: { service: 'dmfa', subjectNiss: interimWorker.niss, period: '2024Q1..2024Q3' } },
+      expected: { status: 'NO_DATA' },
     },
     {
       section: sections.onva,
@@ -302,6 +384,16 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     },
     {
       section: sections.refusals,
+      title: 'IRISCARE asks without naming the care home: 19/104 §2 is per employer',
+      requester: 'iriscare',
+      beneficiary: null,
+      service: 'dmfa',
+      subject: careWorker,
+      send: { kind: 'request', input: { service: 'dmfa', subjectNiss: careWorker.niss, period: '2024Q1..2024Q4' } },
+      expected: { status: 'INVALID_EMPLOYER_ID' },
+    },
+    {
+      section: sections.refusals,
       title: 'purpose 19/104@v1, a version no longer in force',
       requester: 'iriscare',
       beneficiary: null,
@@ -312,6 +404,16 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
         input: { service: 'dmfa', subjectNiss: careWorker.niss, employer: E.careHome.onssNumber, period: '2024Q1..2024Q4', purpose: '19/104@v1' },
       },
       expected: { status: 'AUTHORIZATION_NOT_IN_FORCE' },
+    },
+    {
+      section: sections.refusals,
+      title: `the list of ${PERIOD_NOT_AUTHORIZED_QUARTER}: 22/046 §2 covers invalidity from 2020 on`,
+      requester: 'onss',
+      beneficiary: null,
+      service: INVALIDITY_SERVICE,
+      subject: null,
+      send: { kind: 'request', input: { service: INVALIDITY_SERVICE, subjectNiss: '', period: PERIOD_NOT_AUTHORIZED_QUARTER } },
+      expected: { status: 'PERIOD_NOT_AUTHORIZED' },
     },
     {
       section: sections.refusals,
@@ -397,7 +499,13 @@ function mutationScenarios(today: IsoDate, section: string): Array<Omit<DemoScen
   );
   const careHomeOut = change('care-worker-care-home-out', 'dimona-out', careWorker, E.careHome.onssNumber, today, 'DIMONA out, care home');
 
-  const row = (c: DemoChange, subscriber: string, status: MutationReceipt, title: string, delivered?: readonly string[]): Omit<DemoScenario, 'number'> => ({
+  const row = (
+    c: DemoChange,
+    subscriber: string,
+    status: MutationReceipt,
+    title: string,
+    more: Omit<DemoExpectation, 'status'> = {},
+  ): Omit<DemoScenario, 'number'> => ({
     section,
     title,
     requester: subscriber,
@@ -405,17 +513,25 @@ function mutationScenarios(today: IsoDate, section: string): Array<Omit<DemoScen
     service: MUTATION_KIND_DEFINITIONS[c.kind].service,
     subject: c.subject,
     send: { kind: 'mutation', change: c },
-    expected: delivered === undefined ? { status } : { status, delivered },
+    expected: { status, ...more },
   });
   return [
     row(supermarketOut, 'vaph', NOTHING, 'VAPH follows the assistant only at the budget holder (employer link)'),
-    row(budgetHolderOut, 'vaph', 'BLOCKS', '10/012 §10 pushes DIMONA changes as blocks', ['dimona.occupation']),
+    // The change carries the worker as DIMONA has it: §7 lets the NISS through, not the name.
+    row(budgetHolderOut, 'vaph', 'BLOCKS', '10/012 §10 pushes DIMONA changes as blocks, the worker by NISS only', {
+      delivered: ['dimona.occupation'],
+      removedFields: VAPH_WITHHELD_DIMONA_WORKER,
+    }),
     row(budgetHolderOut, 'onva', NOTHING, 'ONVA never integrated the assistant'),
     row(budgetHolderOut, 'iriscare', NOTHING, 'IRISCARE never integrated the assistant'),
-    row(address, 'vaph', 'BLOCKS', '10/012 §17: register changes, whatever the employer', ['identification.residence']),
+    row(address, 'vaph', 'BLOCKS', '10/012 §17: register changes, whatever the employer', { delivered: ['identification.residence'] }),
     row(address, 'iriscare', NOTHING, 'identity changes go only to those who integrated the person'),
     row(dmfaCorrection, 'iriscare', NOTHING, 'integrated, but 19/104 v3 pushes DIMONA changes, not DmfA'),
-    row(careHomeOut, 'iriscare', 'BLOCKS', '19/104 v3 §9 pushes DIMONA changes as blocks', ['dimona.occupation']),
+    // 19/104 §9 names the worker's NISS only, as 10/012 §7 does.
+    row(careHomeOut, 'iriscare', 'BLOCKS', '19/104 v3 §9 pushes DIMONA changes as blocks, the worker by NISS only', {
+      delivered: ['dimona.occupation'],
+      removedFields: IRISCARE_WITHHELD_DIMONA_WORKER,
+    }),
     row(careHomeOut, 'vaph', NOTHING, 'VAPH never integrated the care worker'),
   ];
 }
@@ -460,6 +576,7 @@ export function compareOutcome(scenario: DemoScenario, outcome: DemoOutcome): De
     for (const block of expected.removed ?? []) {
       if (!outcome.removedBlocks.includes(block)) differences.push(`${block} not withheld`);
     }
+    differences.push(...fieldDifferences(expected.removedFields ?? [], outcome));
   }
   if (expected.entries !== undefined && outcome.lists) {
     if (outcome.lists.delivered !== expected.entries) {
@@ -468,8 +585,83 @@ export function compareOutcome(scenario: DemoScenario, outcome: DemoOutcome): De
     if (outcome.lists.outsideQuarter > 0) {
       differences.push(`${outcome.lists.outsideQuarter} entries delivered outside their quarter`);
     }
+    if (outcome.lists.underage > 0) {
+      differences.push(`${outcome.lists.underage} entries delivered of persons under ${INVALIDITY_MINIMUM_AGE} when their incapacity began`);
+    }
   }
   return { asExpected: differences.length === 0, differences };
+}
+
+/**
+ * The removed fields against those expected, in the blocks the expectation names: each expected field
+ * reported withheld and holding no value in the payload, no other field of those blocks withheld.
+ */
+function fieldDifferences(expected: readonly string[], outcome: DemoOutcome): string[] {
+  if (expected.length === 0) return [];
+  const blocks = new Set(expected.map(fieldBlock));
+  const got = outcome.removedFields.filter((f) => blocks.has(fieldBlock(f)));
+  const differences: string[] = [];
+  const notWithheld = expected.filter((f) => !got.includes(f));
+  if (notWithheld.length > 0) differences.push(`not withheld: ${groupedFields(notWithheld)}`);
+  const unexpected = got.filter((f) => !expected.includes(f));
+  if (unexpected.length > 0) differences.push(`withheld, not expected: ${groupedFields(unexpected)}`);
+  // What the switch reports is one thing, what the institution can read another.
+  const present = new Set(outcome.presentFields ?? []);
+  const readable = expected.filter((f) => present.has(f));
+  if (readable.length > 0) differences.push(`delivered with a value: ${groupedFields(readable)}`);
+  return differences;
+}
+
+/** `dmfa.natural-person.lastName` → `dmfa.natural-person` (block ids have dots, field names none). */
+export function fieldBlock(field: string): string {
+  const dot = field.lastIndexOf('.');
+  return dot < 0 ? '' : field.slice(0, dot);
+}
+
+/** `dmfa.natural-person.lastName` → `lastName`. */
+export function fieldName(field: string): string {
+  return field.slice(field.lastIndexOf('.') + 1);
+}
+
+/** Fields by block, in the order the blocks first appear. */
+export function fieldsByBlock(fields: readonly string[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const f of fields) {
+    const block = fieldBlock(f);
+    groups.set(block, [...(groups.get(block) ?? []), fieldName(f)]);
+  }
+  return groups;
+}
+
+/** `dmfa.natural-person: lastName, firstName; dimona.worker: gender`, every field named. */
+export function groupedFields(fields: readonly string[]): string {
+  return [...fieldsByBlock(fields)].map(([block, names]) => `${block}: ${names.join(', ')}`).join('; ');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+/**
+ * The fields that hold a value in a payload as delivered, as `<block id>.<field>` in catalogue order:
+ * read from the payload itself, not from what the switch reports. Unknown fields are not looked at.
+ */
+export function presentFieldsOf(service: ServiceDefinition, payload: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (blockId: string, value: unknown): void => {
+    const block = service.blocks.get(blockId);
+    if (!block) return;
+    const rows = block.cardinality === 'many' ? (Array.isArray(value) ? value.filter(isObject) : []) : isObject(value) ? [value] : [];
+    for (const row of rows) {
+      for (const field of [...block.keyFields, ...block.fields]) {
+        if (row[field] !== null && row[field] !== undefined) found.add(`${block.id}.${field}`);
+      }
+      for (const child of block.children) visit(child, row[service.blocks.get(child)?.path ?? '']);
+    }
+  };
+  if (isObject(payload)) for (const top of service.topBlocks) visit(top, payload[service.blocks.get(top)?.path ?? '']);
+  const order = [...service.blocks.values()].flatMap((b) => [...b.keyFields, ...b.fields].map((f) => `${b.id}.${f}`));
+  return order.filter((f) => found.has(f));
 }
 
 /** `88031412464` → `********464`: enough to tell the demo's persons apart, not to read the number. */

@@ -32,11 +32,13 @@ import type { BlockId, Catalogue, InstitutionId, ServiceDefinition, ServiceId } 
 import type {
   Deliberation,
   DeliberationVersion,
+  FieldGrant,
   IntegrationDemand,
   Intermediary,
   KeyDemands,
   MutationGrant,
   Purpose,
+  RowCondition,
   ServiceGrant,
 } from './deliberation.js';
 import { quoted, refusal, type Refusal } from './refusal-codes.js';
@@ -68,6 +70,15 @@ export interface AuthorizationGrant {
   readonly allowedBlocks: readonly BlockId[];
   /** Asked for but not authorized (or unknown), in the order asked. */
   readonly removedBlocks: readonly BlockId[];
+  /**
+   * The fields granted of every block the grant names, asked for or not, and `'all'` for the technical
+   * blocks: what may ever reach the requester (a block kept only as the way to an asked one shows no
+   * key its own grant does not name).
+   */
+  readonly grantedFields: Readonly<Record<BlockId, FieldGrant>>;
+  /** Population and time conditions on the source's rows. */
+  readonly rows: readonly RowCondition[];
+  readonly periodFrom: ServiceGrant['periodFrom'];
   readonly includesFutureFieldsOfBlocks: boolean;
   readonly retention: Retention;
   readonly legalBasis: string;
@@ -318,6 +329,9 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     purpose: { code: deliberation.purpose.code, text: version.purposeText },
     allowedBlocks: blocks.allowed,
     removedBlocks: blocks.removed,
+    grantedFields: fieldsFor(grant, indexedService.technical),
+    rows: grant.rows,
+    periodFrom: grant.periodFrom,
     includesFutureFieldsOfBlocks: grant.includesFutureFieldsOfBlocks,
     retention: version.retention,
     legalBasis: version.legalBasis,
@@ -325,6 +339,14 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     keys: grant.keys,
     integration: grant.integration,
   };
+}
+
+/** The grant's fields per block, plus the technical blocks, which need no authorization and pass whole. */
+function fieldsFor(grant: ServiceGrant, technical: readonly BlockId[]): Record<BlockId, FieldGrant> {
+  const fields: Record<BlockId, FieldGrant> = {};
+  for (const id of technical) fields[id] = 'all';
+  for (const id of grant.blocks) fields[id] = grant.fields[id] ?? [];
+  return fields;
 }
 
 type BlockSelection =
@@ -364,6 +386,8 @@ export interface MutationSubscription {
   readonly form: 'notification' | 'blocks';
   /** In catalogue order; includes the technical blocks. */
   readonly allowedBlocks: readonly BlockId[];
+  readonly grantedFields: Readonly<Record<BlockId, FieldGrant>>;
+  readonly rows: readonly RowCondition[];
   readonly includesFutureFieldsOfBlocks: boolean;
   readonly retention: Retention;
   /** The capacity (and minimum phase) the deliberation's integration demands, as for its requests. */
@@ -401,6 +425,8 @@ export function mutationSubscription(
       purpose: { code: deliberation.purpose.code, text: at.version.purposeText },
       form: at.grant.mutations.form,
       allowedBlocks: selected.ok ? selected.allowed : [],
+      grantedFields: fieldsFor(at.grant, indexedService.technical),
+      rows: at.grant.rows,
       includesFutureFieldsOfBlocks: at.grant.includesFutureFieldsOfBlocks,
       retention: at.version.retention,
       integration: at.grant.integration,

@@ -3,20 +3,32 @@
  *
  * 1. rows of other employers (and, for interim work, of another employer category) are dropped;
  * 2. rows entirely outside the effective period(s) are dropped (a row that overlaps is kept whole);
- * 3. only authorized blocks are delivered, plus technical blocks. The ancestors of an authorized block
- *    stay as far as needed to reach it, reduced to their key fields (their other known fields become
- *    null, which every payload schema allows); every other block is emptied (`[]`) or nulled.
+ * 3. rows outside the population or time the deliberation covers are dropped (`rows`: 19/010 §36 manual
+ *    workers and artists, 22/046 §1-2 age and invalidity start), and so is an ancestor row none of whose
+ *    rows of that block is left (a natural person with only white-collar worker lines) — or that has
+ *    none at all: what cannot be shown to be in the population is not delivered;
+ * 4. only authorized blocks are delivered, plus technical blocks, and of each block only the fields its
+ *    grant names (`grantedFields`; `'all'` where the text grants the block whole, 13/126): every other
+ *    field, key fields included, is delivered as null and reported by name in `removedFields` when the
+ *    source had a value for it. The ancestors of an authorized block stay as far as needed to reach it,
+ *    with only those of their key fields their own grant names; every other block is emptied (`[]`) or
+ *    nulled.
  *
  * Unknown content fails closed: a field that is not a known block holding a record (or records) is an
  * unknown block and is removed; an unknown plain field inside a delivered block passes only when the
- * deliberation covers future fields of its blocks (13/126, `includeFutureFields`). A row whose employer
- * or period cannot be read is dropped.
+ * deliberation covers future fields of its blocks (13/126, `includeFutureFields`) and grants that block
+ * whole. A row whose employer, period or population cannot be read is dropped.
+ *
+ * Interim work (10/012 §9): when `interimNeedsCategory` is set (the deliberation demands the employer
+ * category for interim work and the request gave none), rows of the asked employer that show interim
+ * work (the catalogue's `interim` markers) are counted in `interimRows`; the caller refuses such an answer.
  *
  * The payload is a plain JS value as avsc decodes it (default options: a `["null", record]` union is the
  * record or null). The input is never mutated; the output is made of new objects and arrays, so it
  * encodes with the same Avro schema.
  */
 import { ancestorsOf, type BlockDefinition, type BlockId, type EmployerMatcher, type PeriodFilter, type ServiceDefinition } from './catalogue.js';
+import type { FieldGrant, RowCondition } from './deliberation.js';
 import { isIsoDate, overlaps, quarterPeriod } from './period.js';
 import type { EmployerRef, Period } from './types.js';
 
@@ -31,6 +43,15 @@ export interface BlockFilterInput {
   readonly employerCategory?: string | null;
   /** Effective periods (integrated ∩ asked); absent = no period filter; empty = nothing in period. */
   readonly periods?: readonly Period[] | null;
+  /**
+   * The fields the grant names per block (`'all'`: the block whole). A block without an entry shows no
+   * field at all: fail closed.
+   */
+  readonly grantedFields: Readonly<Record<BlockId, FieldGrant>>;
+  /** Population and time conditions on the rows; absent: none. */
+  readonly rows?: readonly RowCondition[];
+  /** Count the asked employer's interim rows (10/012 §9: a category was demanded and not given). */
+  readonly interimNeedsCategory?: boolean;
   /** Deliberation 13/126: unknown plain fields of a delivered block pass. Default false (fail closed). */
   readonly includeFutureFields?: boolean;
 }
@@ -39,6 +60,8 @@ export interface RemovedRows {
   readonly byEmployer: number;
   readonly byEmployerCategory: number;
   readonly byPeriod: number;
+  /** Outside the deliberation's population or time (`rows`), ancestors left without such rows included. */
+  readonly byPopulation: number;
 }
 
 export interface BlockFilterResult {
@@ -48,8 +71,12 @@ export interface BlockFilterResult {
   /** The part of `removedBlocks` still present with their key fields only, to reach an authorized child. */
   readonly reducedToKeys: readonly BlockId[];
   readonly removedRows: RemovedRows;
+  /** Fields of delivered rows that held a value and were withheld, as `<block id>.<field>`; catalogue order. */
+  readonly removedFields: readonly string[];
   /** Unknown blocks and fields removed, as `<block id or service>/<field>`. */
   readonly removedUnknown: readonly string[];
+  /** Rows of the asked employer showing interim work, counted only with `interimNeedsCategory`. */
+  readonly interimRows: number;
 }
 
 type Mode = 'full' | 'keys';
@@ -58,6 +85,8 @@ interface Level {
   readonly id: BlockId;
   readonly keyFields: ReadonlySet<string>;
   readonly fields: ReadonlySet<string>;
+  /** What the grant names of this block: `'all'`, or a set (empty when the block is not granted). */
+  readonly granted: 'all' | ReadonlySet<string>;
   readonly childrenByPath: ReadonlyMap<string, BlockDefinition>;
 }
 
@@ -124,7 +153,33 @@ function rowPeriod(row: Obj, filter: PeriodFilter): Period | null {
   return { from, to };
 }
 
-type RowVerdict = 'keep' | 'employer' | 'category' | 'period';
+type RowVerdict = 'keep' | 'employer' | 'category' | 'period' | 'population';
+
+/** The day a person born on `birth` turns `years` old, as an ISO string (29 February: the string sorts right). */
+function anniversary(birth: string, years: number): string {
+  const year = Number(birth.slice(0, 4)) + years;
+  return `${String(year).padStart(4, '0')}${birth.slice(4)}`;
+}
+
+function meets(condition: RowCondition, row: Obj): boolean {
+  switch (condition.kind) {
+    case 'one-of': {
+      const value = valueAt(row, condition.path);
+      const text = typeof value === 'number' && Number.isInteger(value) ? String(value).padStart(3, '0') : value;
+      return typeof text === 'string' && condition.values.includes(text.trim());
+    }
+    case 'date-on-or-after': {
+      const value = valueAt(row, condition.path);
+      return typeof value === 'string' && isIsoDate(value) && value >= condition.date;
+    }
+    case 'age-at-least': {
+      const birth = valueAt(row, condition.birthDatePath);
+      const on = valueAt(row, condition.onDatePath);
+      if (typeof birth !== 'string' || !isIsoDate(birth) || typeof on !== 'string' || !isIsoDate(on)) return false;
+      return anniversary(birth, condition.years) <= on;
+    }
+  }
+}
 
 export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
   const { service } = input;
@@ -144,18 +199,27 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
   }
 
   const levels = new Map<BlockId, Level>();
-  const levelOf = (id: BlockId, keyFields: readonly string[], fields: readonly string[], children: readonly BlockId[]): Level => {
+  const levelOf = (
+    id: BlockId,
+    keyFields: readonly string[],
+    fields: readonly string[],
+    children: readonly BlockId[],
+    granted: 'all' | ReadonlySet<string>,
+  ): Level => {
     const childrenByPath = new Map<string, BlockDefinition>();
     for (const c of children) {
       const def = service.blocks.get(c);
       if (def) childrenByPath.set(def.path, def);
     }
-    const level = { id, keyFields: new Set(keyFields), fields: new Set(fields), childrenByPath };
+    const level = { id, keyFields: new Set(keyFields), fields: new Set(fields), granted, childrenByPath };
     levels.set(id, level);
     return level;
   };
-  const rootLevel = levelOf(service.id, service.rootFields, [], service.topBlocks);
-  for (const b of service.blocks.values()) levelOf(b.id, b.keyFields, b.fields, b.children);
+  const rootLevel = levelOf(service.id, service.rootFields, [], service.topBlocks, 'all');
+  for (const b of service.blocks.values()) {
+    const grant = b.technical ? 'all' : input.grantedFields[b.id];
+    levelOf(b.id, b.keyFields, b.fields, b.children, grant === 'all' ? 'all' : new Set(grant ?? []));
+  }
 
   const employerFilters = new Map(service.filters.employer.map((f) => [f.block, f.matchers]));
   const categoryFilters = new Map(service.filters.employerCategory.map((f) => [f.block, f.path]));
@@ -165,13 +229,43 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
     list.push(f);
     periodFilters.set(f.block, list);
   }
+  const conditions = new Map<BlockId, RowCondition[]>();
+  for (const c of input.rows ?? []) {
+    const list = conditions.get(c.block) ?? [];
+    list.push(c);
+    conditions.set(c.block, list);
+  }
+  // Blocks whose rows stand or fall with the population rows beneath them.
+  const guardedBy = new Map<BlockId, BlockId[]>();
+  for (const target of conditions.keys()) {
+    for (const ancestor of ancestorsOf(service, target)) {
+      const list = guardedBy.get(ancestor) ?? [];
+      list.push(target);
+      guardedBy.set(ancestor, list);
+    }
+  }
 
   const removed = new Set<BlockId>();
   const reduced = new Set<BlockId>();
+  const removedFields = new Set<string>();
   const unknown = new Set<string>();
-  const rows = { byEmployer: 0, byEmployerCategory: 0, byPeriod: 0 };
+  const rows = { byEmployer: 0, byEmployerCategory: 0, byPeriod: 0, byPopulation: 0 };
 
-  const verdict = (block: BlockId, row: Obj): RowVerdict => {
+  const rowsOf = (block: BlockDefinition, value: unknown): Obj[] =>
+    block.cardinality === 'many' ? (Array.isArray(value) ? value.filter(isRecord) : []) : isRecord(value) ? [value] : [];
+
+  /** Does some row of `target` beneath this row of `block` pass every filter? */
+  const holdsPopulation = (block: BlockDefinition, row: Obj, target: BlockId): boolean => {
+    const path = [target, ...ancestorsOf(service, target)].reverse();
+    const next = path[path.indexOf(block.id) + 1];
+    const child = next === undefined ? undefined : service.blocks.get(next);
+    if (!child) return false;
+    return rowsOf(child, row[child.path]).some(
+      (r) => verdict(child.id, r) === 'keep' && (child.id === target || holdsPopulation(child, r, target)),
+    );
+  };
+
+  function verdict(block: BlockId, row: Obj): RowVerdict {
     const matchers = employerFilters.get(block);
     if (employer !== null && matchers && !matchers.some((m) => employerMatches(row, m, employer))) return 'employer';
     const categoryPath = categoryFilters.get(block);
@@ -185,13 +279,37 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
         if (p === null || !periods.some((e) => overlaps(p, e))) return 'period';
       }
     }
+    const own = conditions.get(block);
+    if (own && !own.every((c) => meets(c, row))) return 'population';
+    const targets = guardedBy.get(block);
+    if (targets) {
+      const def = service.blocks.get(block) as BlockDefinition;
+      if (!targets.every((t) => holdsPopulation(def, row, t))) return 'population';
+    }
     return 'keep';
-  };
+  }
+
+  // Interim rows of the asked link, counted on the source whatever is delivered (fail closed).
+  let interimRows = 0;
+  if (input.interimNeedsCategory === true && service.filters.interim.length > 0) {
+    const markers = new Map(service.filters.interim.map((m) => [m.block, m.childPath]));
+    const visit = (blockIds: readonly BlockId[], records: readonly Obj[]): void => {
+      for (const id of blockIds) {
+        const block = service.blocks.get(id);
+        if (!block) continue;
+        const kept: Obj[] = [];
+        for (const record of records) for (const r of rowsOf(block, record[block.path])) if (block.cardinality === 'optional' || verdict(id, r) === 'keep') kept.push(r);
+        const marker = markers.get(id);
+        if (marker !== undefined) interimRows += kept.filter((r) => isRecord(r[marker])).length;
+        visit(block.children, kept);
+      }
+    };
+    if (isRecord(input.payload)) visit(service.topBlocks, [input.payload]);
+  }
 
   /** Records which withheld blocks held data (rows of other employers or periods do not count). */
   const noteWithheld = (block: BlockDefinition, value: unknown): void => {
-    const records = block.cardinality === 'many' ? (Array.isArray(value) ? value.filter(isRecord) : []) : isRecord(value) ? [value] : [];
-    const visible = records.filter((r) => verdict(block.id, r) === 'keep');
+    const visible = rowsOf(block, value).filter((r) => verdict(block.id, r) === 'keep');
     if (visible.length === 0) return;
     removed.add(block.id);
     for (const childId of block.children) {
@@ -200,17 +318,24 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
     }
   };
 
+  const grants = (level: Level, field: string): boolean => level.granted === 'all' || level.granted.has(field);
+
   const processRecord = (record: Obj, level: Level, mode: Mode): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) {
       const child = level.childrenByPath.get(k);
       if (child) {
         out[k] = processBlock(child, v);
-      } else if (level.keyFields.has(k)) {
-        out[k] = cloneValue(v);
-      } else if (level.fields.has(k)) {
-        out[k] = mode === 'full' ? cloneValue(v) : null;
-      } else if (mode === 'full' && futureFields && !isBlockLike(v)) {
+      } else if (level.keyFields.has(k) || level.fields.has(k)) {
+        // A block kept only as the way to an authorized child shows those of its keys its grant names.
+        const shown = mode === 'full' ? grants(level, k) : level.keyFields.has(k) && grants(level, k);
+        if (shown) {
+          out[k] = cloneValue(v);
+        } else {
+          out[k] = null;
+          if (mode === 'full' && v !== null && v !== undefined) removedFields.add(`${level.id}.${k}`);
+        }
+      } else if (mode === 'full' && futureFields && level.granted === 'all' && !isBlockLike(v)) {
         out[k] = cloneValue(v);
       } else {
         unknown.add(`${level.id}/${k}`);
@@ -253,6 +378,7 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
       if (v === 'employer') rows.byEmployer++;
       else if (v === 'category') rows.byEmployerCategory++;
       else if (v === 'period') rows.byPeriod++;
+      else if (v === 'population') rows.byPopulation++;
       else out.push(processRecord(row, level, mode));
     }
     if (mode === 'keys' && out.length > 0) {
@@ -264,11 +390,18 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
 
   const payload = isRecord(input.payload) ? processRecord(input.payload, rootLevel, 'full') : {};
   const order = [...service.blocks.keys()];
+  const fieldOrder = (name: string): number => {
+    const dot = name.lastIndexOf('.');
+    const block = service.blocks.get(name.slice(0, dot));
+    return order.indexOf(name.slice(0, dot)) * 1000 + (block ? [...block.keyFields, ...block.fields].indexOf(name.slice(dot + 1)) : 0);
+  };
   return {
     payload,
     removedBlocks: order.filter((id) => removed.has(id)),
     reducedToKeys: order.filter((id) => reduced.has(id)),
     removedRows: rows,
+    removedFields: [...removedFields].sort((a, b) => fieldOrder(a) - fieldOrder(b)),
     removedUnknown: [...unknown].sort(),
+    interimRows,
   };
 }

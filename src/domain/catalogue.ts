@@ -68,10 +68,20 @@ export type PeriodFilter =
   | { readonly block: BlockId; readonly quarterPath: string }
   | { readonly block: BlockId; readonly fromPath: string; readonly toPath: string | null };
 
+/**
+ * Where a row shows interim work: its optional child block at `childPath` holds a record (DmfA 90107
+ * and DIMONA's using employer, present only for a worker placed by a temporary-work agency).
+ */
+export interface InterimMarker {
+  readonly block: BlockId;
+  readonly childPath: string;
+}
+
 export interface ServiceFilters {
   readonly employer: readonly EmployerFilter[];
   readonly employerCategory: readonly EmployerCategoryFilter[];
   readonly period: readonly PeriodFilter[];
+  readonly interim: readonly InterimMarker[];
 }
 
 export interface ServiceKeys {
@@ -138,4 +148,26 @@ export function ancestorsOf(service: ServiceDefinition, id: BlockId): BlockId[] 
     current = service.blocks.get(current)?.parent ?? null;
   }
   return result;
+}
+
+/**
+ * Does a dotted path from a row of `blockId` reach a known field, going only through optional child
+ * blocks (a path through a list would name many values)? Used to check filters and row conditions at load.
+ */
+export function resolvesToField(service: ServiceDefinition, blockId: BlockId, path: string): boolean {
+  let block = service.blocks.get(blockId);
+  const parts = path.split('.');
+  for (let i = 0; i < parts.length && block; i++) {
+    const part = parts[i] as string;
+    if (i === parts.length - 1) return block.keyFields.includes(part) || block.fields.includes(part);
+    const next: BlockDefinition | undefined = block.children.map((c) => service.blocks.get(c)).find((c) => c?.path === part);
+    if (!next || next.cardinality !== 'optional') return false;
+    block = next;
+  }
+  return false;
+}
+
+/** Every field a block can hold (key fields first), as the catalogue names them. */
+export function fieldsOf(block: BlockDefinition): readonly string[] {
+  return [...block.keyFields, ...block.fields];
 }

@@ -46,11 +46,65 @@ export interface IntegrationDemand {
   readonly note: string | null;
 }
 
+/**
+ * What a grant delivers of one block: the fields the deliberation names, or `'all'` where its text grants
+ * the block whole, current and future fields alike (13/126, cited by 19/104 §8). A field the list does
+ * not name is delivered as null, key fields included.
+ */
+export type FieldGrant = 'all' | readonly string[];
+
+/**
+ * A row condition the deliberation sets on the population or the time its data may concern, applied by
+ * the filter to the source's rows (read before any field is withheld): a row that fails it, or whose
+ * value cannot be read, is not delivered, and neither is an ancestor row left with no row of that
+ * block (19/010 §36: a natural person whose every worker line is a white-collar one).
+ */
+export type RowCondition =
+  | {
+      readonly kind: 'one-of';
+      readonly block: BlockId;
+      /** Dotted path from the row, through optional child blocks, to a field. */
+      readonly path: string;
+      readonly values: readonly string[];
+      readonly paragraphs: string;
+      readonly label: string;
+    }
+  | {
+      readonly kind: 'date-on-or-after';
+      readonly block: BlockId;
+      readonly path: string;
+      readonly date: IsoDate;
+      readonly paragraphs: string;
+      readonly label: string;
+    }
+  | {
+      readonly kind: 'age-at-least';
+      readonly block: BlockId;
+      readonly birthDatePath: string;
+      /** The day the age is reached by (e.g. the start of the primary incapacity, 22/046 §1). */
+      readonly onDatePath: string;
+      readonly years: number;
+      readonly paragraphs: string;
+      readonly label: string;
+    };
+
+/** A condition of the deliberation the switch cannot see, published as the requester's duty. */
+export interface RequesterDuty {
+  readonly duty: string;
+  readonly paragraphs: string;
+}
+
 export interface ServiceGrant {
   readonly service: ServiceId;
   readonly source: InstitutionId;
   /** Functional blocks authorized (technical blocks need no authorization). */
   readonly blocks: readonly BlockId[];
+  /** Per authorized block, the fields granted (every block of `blocks` has an entry). */
+  readonly fields: Readonly<Record<BlockId, FieldGrant>>;
+  /** Rows outside the population or time the deliberation covers are withheld. */
+  readonly rows: readonly RowCondition[];
+  /** The earliest day the data may concern (22/046 §2: invalidity after 31 December 2019); null: none. */
+  readonly periodFrom: { readonly date: IsoDate; readonly paragraphs: string } | null;
   /** Fields added later to an authorized block are covered too (deliberation 13/126, cited by 19/104 §8). */
   readonly includesFutureFieldsOfBlocks: boolean;
   readonly mutations: MutationGrant;
@@ -94,6 +148,8 @@ export interface AccessRestrictions {
   readonly roles: readonly string[];
   readonly maxUsers: number | null;
   readonly paragraphs: string;
+  /** Further conditions on the requester's side that the switch cannot check (published as duties). */
+  readonly duties: readonly RequesterDuty[];
 }
 
 export interface Deliberation {
@@ -130,4 +186,42 @@ export function versionInForce(deliberation: Deliberation, date: IsoDate): Delib
 
 export function grantFor(version: DeliberationVersion, service: ServiceId): ServiceGrant | null {
   return version.services.find((s) => s.service === service) ?? null;
+}
+
+/** The fields a grant delivers, one line per block, as published in the authorization snapshot. */
+export function describeGrantedFields(grant: ServiceGrant): string[] {
+  return grant.blocks.map((id) => {
+    const fields = grant.fields[id];
+    return fields === 'all' || fields === undefined
+      ? `${id}: whole block, current and future fields (13/126)`
+      : `${id}: ${fields.join(', ')}`;
+  });
+}
+
+/** The population, time and key conditions the switch applies to a grant, one line each. */
+export function describeGrantLimits(grant: ServiceGrant): string[] {
+  const limits: string[] = [];
+  if (grant.keys?.employer === 'required') limits.push('employer required (the employer–worker link is named in every request)');
+  if (grant.keys?.employerCategoryForInterim) limits.push('employer category required for interim work');
+  if (grant.periodFrom) limits.push(`data from ${grant.periodFrom.date} only (${grant.periodFrom.paragraphs})`);
+  for (const row of grant.rows) {
+    const rule =
+      row.kind === 'one-of'
+        ? `${row.path} one of ${row.values.join(', ')}`
+        : row.kind === 'date-on-or-after'
+          ? `${row.path} on or after ${row.date}`
+          : `aged at least ${row.years} (${row.birthDatePath}) on ${row.onDatePath}`;
+    limits.push(`${row.block}: ${row.label}: ${rule} (${row.paragraphs})`);
+  }
+  return limits;
+}
+
+/** What the deliberation asks of the requester that the switch cannot see, one line each. */
+export function requesterDuties(deliberation: Deliberation): string[] {
+  const access = deliberation.access;
+  if (access === null) return [];
+  const duties = [`only ${access.roles.join(', ')} may see the data (${access.paragraphs})`];
+  if (access.maxUsers !== null) duties.push(`at most ${access.maxUsers} users (${access.paragraphs})`);
+  for (const d of access.duties) duties.push(`${d.duty} (${d.paragraphs})`);
+  return duties;
 }

@@ -21,6 +21,7 @@
  */
 import { decideAuthorization, type AuthorizationGrant, type AuthorizationIndex } from './authorization.js';
 import type { BlockId, Catalogue, ServiceDefinition } from './catalogue.js';
+import type { FieldGrant, RowCondition } from './deliberation.js';
 import { decideDirectoryAccess, type Integration } from './directory.js';
 import { filterBlocks, type RemovedRows } from './block-filter.js';
 import { parseEmployerId } from './employer-id.js';
@@ -115,7 +116,7 @@ export function checkRequest(
       return refuse('INVALID_NISS', `service ${service.id} is not about one person: subjectNiss must be empty`);
     }
   } else if (service.keys.niss === 'required' || request.subjectNiss !== '') {
-    const niss = parseNiss(request.subjectNiss);
+    const niss = parseNiss(request.subjectNiss, today);
     if (!niss.valid) return refuse('INVALID_NISS', `subjectNiss is not a valid NISS: ${niss.message}`);
     subjectNiss = niss.normalized;
   }
@@ -159,13 +160,28 @@ export function checkRequest(
     return refuse('INVALID_EMPLOYER_ID', `deliberation ${decision.deliberation} does not take an employer for ${service.id}`, decision);
   }
 
+  // The earliest day the deliberation's data may concern (22/046 §2): a period wholly before it is
+  // refused; one that straddles it is asked from that day (the rows are filtered again on the answer).
+  let asked = period;
+  const floor = decision.periodFrom;
+  if (floor !== null && floor.date > period.from) {
+    if (period.to !== null && period.to < floor.date) {
+      return refuse(
+        'PERIOD_NOT_AUTHORIZED',
+        `deliberation ${decision.deliberation} covers ${service.id} data from ${floor.date} only (${floor.paragraphs}); the period ends ${period.to}`,
+        decision,
+      );
+    }
+    asked = { from: floor.date, to: period.to };
+  }
+
   const needsDirectory = service.directory.person === 'required';
   return {
     ok: true,
     request,
     service,
     grant: decision,
-    period,
+    period: asked,
     employer,
     employerCategory: category,
     beneficiary: decision.beneficiary,
@@ -234,6 +250,12 @@ export function decideForward(checked: CheckedRequest, lines: readonly Integrati
 /** What the switch kept of a forwarded request to filter the source's answer. */
 export interface AnswerRules {
   readonly allowedBlocks: readonly BlockId[];
+  /** The grant's fields per block (see AuthorizationGrant.grantedFields). */
+  readonly grantedFields: Readonly<Record<BlockId, FieldGrant>>;
+  /** The deliberation's population and time conditions on rows. */
+  readonly rows: readonly RowCondition[];
+  /** 10/012 §9: the employer category is demanded for interim work and the request gave none. */
+  readonly interimNeedsCategory: boolean;
   /** Asked for but not authorized: reported as removed whatever the source returns. */
   readonly unauthorizedBlocks: readonly BlockId[];
   readonly employer: EmployerRef | null;
@@ -244,11 +266,16 @@ export interface AnswerRules {
 }
 
 export interface ComposedAnswer {
-  /** OK, or NO_DATA when nothing the requester may see is left. */
-  readonly status: 'OK' | 'NO_DATA';
+  /**
+   * OK; NO_DATA when nothing the requester may see is left; EMPLOYER_CATEGORY_REQUIRED when the link
+   * asked for is interim work and the deliberation demands its category (10/012 §9): nothing is delivered.
+   */
+  readonly status: 'OK' | 'NO_DATA' | 'EMPLOYER_CATEGORY_REQUIRED';
   readonly payload: Record<string, unknown>;
   readonly deliveredBlocks: readonly BlockId[];
   readonly removedBlocks: readonly BlockId[];
+  /** Fields withheld from delivered rows, as `<block id>.<field>` (names, never values). */
+  readonly removedFields: readonly string[];
   readonly removedRows: RemovedRows;
   readonly removedUnknown: readonly string[];
 }
@@ -291,8 +318,22 @@ export function composeAnswer(service: ServiceDefinition, rules: AnswerRules, so
     employer: rules.employer,
     employerCategory: rules.employerCategory,
     periods: rules.effectivePeriods,
+    grantedFields: rules.grantedFields,
+    rows: rules.rows,
+    interimNeedsCategory: rules.interimNeedsCategory,
     includeFutureFields: rules.includeFutureFields,
   });
+  if (filtered.interimRows > 0) {
+    return {
+      status: 'EMPLOYER_CATEGORY_REQUIRED',
+      payload: {},
+      deliveredBlocks: [],
+      removedBlocks: [],
+      removedFields: [],
+      removedRows: filtered.removedRows,
+      removedUnknown: [],
+    };
+  }
   const delivered = presentBlocks(service, filtered.payload);
   const functional = delivered.filter((id) => !service.blocks.get(id)?.technical && !filtered.reducedToKeys.includes(id));
   const removed = [...new Set([...filtered.removedBlocks, ...rules.unauthorizedBlocks])];
@@ -301,6 +342,7 @@ export function composeAnswer(service: ServiceDefinition, rules: AnswerRules, so
     payload: filtered.payload,
     deliveredBlocks: functional.length > 0 ? delivered.filter((id) => !filtered.reducedToKeys.includes(id)) : [],
     removedBlocks: removed,
+    removedFields: functional.length > 0 ? filtered.removedFields : [],
     removedRows: filtered.removedRows,
     removedUnknown: filtered.removedUnknown,
   };

@@ -130,17 +130,23 @@ export interface MutationContent {
   readonly payload: Record<string, unknown> | null;
   readonly deliveredBlocks: readonly BlockId[];
   readonly removedBlocks: readonly BlockId[];
+  /** Fields withheld from delivered rows, as `<block id>.<field>`. */
+  readonly removedFields: readonly string[];
 }
 
-/** What one subscriber receives of the source's payload. */
+/** What one subscriber receives of the source's payload: the same filter as an answer, fields included. */
 export function mutationContent(service: ServiceDefinition, delivery: MutationDelivery, sourcePayload: unknown): MutationContent {
   if (delivery.subscription.form === 'notification' || sourcePayload === null || sourcePayload === undefined) {
-    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [] };
+    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [], removedFields: [] };
   }
   const answer = composeAnswer(
     service,
     {
       allowedBlocks: delivery.subscription.allowedBlocks,
+      grantedFields: delivery.subscription.grantedFields,
+      rows: delivery.subscription.rows,
+      // A change carries no category to ask with; the link's own rows are routed by employer (above).
+      interimNeedsCategory: false,
       unauthorizedBlocks: [],
       employer: delivery.employer,
       employerCategory: null,
@@ -150,8 +156,14 @@ export function mutationContent(service: ServiceDefinition, delivery: MutationDe
     sourcePayload,
   );
   // Nothing the subscriber may see is left: it is still told that something changed, without data.
-  if (answer.status === 'NO_DATA') {
-    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: answer.removedBlocks };
+  if (answer.status !== 'OK') {
+    return { form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: answer.removedBlocks, removedFields: [] };
   }
-  return { form: 'BLOCKS', payload: answer.payload, deliveredBlocks: answer.deliveredBlocks, removedBlocks: answer.removedBlocks };
+  return {
+    form: 'BLOCKS',
+    payload: answer.payload,
+    deliveredBlocks: answer.deliveredBlocks,
+    removedBlocks: answer.removedBlocks,
+    removedFields: answer.removedFields,
+  };
 }

@@ -51,6 +51,18 @@ export const REFUSAL_CODES = {
     retriable: false,
     message: 'The deliberation exists but no version of it is in force on this date.',
   },
+  EMPLOYER_CATEGORY_REQUIRED: {
+    bcssCode: null,
+    category: 'authorization',
+    retriable: false,
+    message: 'The link asked for is interim work: the deliberation demands the employer category with the employer; ask again with it.',
+  },
+  PERIOD_NOT_AUTHORIZED: {
+    bcssCode: null,
+    category: 'authorization',
+    retriable: false,
+    message: 'The deliberation does not cover data of the requested period.',
+  },
   NOT_INTEGRATED: {
     bcssCode: '-300020',
     category: 'directory',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { Deliberation } from '../domain/deliberation.js';
+import { describeGrantedFields, describeGrantLimits, requesterDuties, type Deliberation } from '../domain/deliberation.js';
 import type { Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { KafkaClient, OutMessage } from '../messaging/kafka-client.js';
@@ -24,7 +24,15 @@ interface AuthorizationSnapshot {
   readonly requester: string;
   readonly purpose: string;
   readonly viaBcss: boolean;
-  readonly versions: ReadonlyArray<{ id: string; inForceFrom: string; inForceTo: string | null; services: string[] }>;
+  readonly versions: ReadonlyArray<{
+    id: string;
+    inForceFrom: string;
+    inForceTo: string | null;
+    services: string[];
+    fields: string[];
+    limits: string[];
+  }>;
+  readonly requesterDuties: readonly string[];
   readonly contentHash: string;
   readonly sourceFile: string;
   readonly publishedAt: number;
@@ -60,7 +68,10 @@ function snapshotOf(deliberation: Deliberation, publishedAt: number): Authorizat
       inForceFrom: v.inForce.from,
       inForceTo: v.inForce.to,
       services: v.services.map((s) => `${s.service}: ${s.blocks.join(', ')}`),
+      fields: v.services.flatMap(describeGrantedFields),
+      limits: v.services.flatMap((s) => describeGrantLimits(s).map((l) => `${s.service}: ${l}`)),
     })),
+    requesterDuties: requesterDuties(deliberation),
     contentHash: deliberationHash(deliberation),
     sourceFile: basename(deliberation.file),
     publishedAt,

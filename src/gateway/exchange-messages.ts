@@ -50,6 +50,7 @@ export interface ReplyRecord {
   readonly effectivePeriods: readonly PeriodRecord[];
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  readonly removedFields: readonly string[];
   readonly payload: Buffer | null;
   readonly retainUntil: IsoDate | null;
   readonly legalBasis: { readonly deliberation: string; readonly version: string; readonly purpose: string | null } | null;
@@ -106,6 +107,7 @@ export interface AuditRecordValue {
   readonly effectivePeriods: readonly PeriodRecord[];
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  readonly removedFields: readonly string[];
   readonly outcome: string;
   readonly bcssCode: string | null;
 }
@@ -138,6 +140,7 @@ export function auditRecord(
     effectivePeriods: [],
     deliveredBlocks: [],
     removedBlocks: [],
+    removedFields: [],
     ...fields,
     outcome,
     bcssCode: isRefusalCode(outcome) ? REFUSAL_CODES[outcome].bcssCode : null,

@@ -58,6 +58,7 @@ export interface MutationRecord {
   readonly form: 'NOTIFICATION' | 'BLOCKS';
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks: readonly string[];
+  readonly removedFields: readonly string[];
   readonly payload: Buffer | null;
   readonly legalBasis: { readonly deliberation: string; readonly version: string; readonly purpose: string | null };
   readonly retainUntil: IsoDate | null;
@@ -198,6 +199,7 @@ export function mutationTransform(deps: MutationPipelineDeps) {
         form: content.form,
         deliveredBlocks: [...content.deliveredBlocks],
         removedBlocks: [...content.removedBlocks],
+        removedFields: [...content.removedFields],
         payload: content.payload === null ? null : codec.encode(recordName, content.payload),
         legalBasis: { deliberation: subscription.deliberation, version: subscription.versionId, purpose: subscription.purpose.code },
         retainUntil: content.payload === null ? null : retainUntil(subscription.retention, today),
@@ -228,6 +230,7 @@ export function mutationTransform(deps: MutationPipelineDeps) {
             effectivePeriods: [{ from: mutation.effectiveDate, to: mutation.effectiveDate }],
             deliveredBlocks: [...content.deliveredBlocks],
             removedBlocks: [...content.removedBlocks],
+            removedFields: [...content.removedFields],
           }),
         ),
       );

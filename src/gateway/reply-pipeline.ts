@@ -81,6 +81,7 @@ export function replyTransform(deps: ReplyPipelineDeps) {
     readonly payload: Buffer | null;
     readonly deliveredBlocks: readonly string[];
     readonly removedBlocks: readonly string[];
+    readonly removedFields: readonly string[];
     readonly newNiss: string | null;
   }
 
@@ -90,6 +91,7 @@ export function replyTransform(deps: ReplyPipelineDeps) {
     payload: null,
     deliveredBlocks: [],
     removedBlocks: [...exchange.unauthorizedBlocks],
+    removedFields: [],
     newNiss,
   });
 
@@ -132,6 +134,9 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       service,
       {
         allowedBlocks: exchange.allowedBlocks,
+        grantedFields: exchange.grantedFields,
+        rows: exchange.rows,
+        interimNeedsCategory: exchange.interimNeedsCategory,
         unauthorizedBlocks: exchange.unauthorizedBlocks,
         employer: exchange.employer,
         employerCategory: exchange.employerCategory,
@@ -143,15 +148,26 @@ export function replyTransform(deps: ReplyPipelineDeps) {
     if (composed.removedUnknown.length > 0) {
       log.info({ ticket: exchange.ticket, fields: composed.removedUnknown }, 'unknown fields removed from the source answer');
     }
+    if (composed.status === 'EMPLOYER_CATEGORY_REQUIRED') {
+      return refusalAnswer(
+        refusal(
+          'EMPLOYER_CATEGORY_REQUIRED',
+          `the link asked for is interim work: deliberation ${exchange.deliberation} demands the employer category with the employer; ask again with it`,
+        ),
+        exchange,
+      );
+    }
     if (composed.status === 'NO_DATA') {
       return { ...refusalAnswer(refusal('NO_DATA', 'the authentic source has no data within the employer, period and blocks the requester may see'), exchange), removedBlocks: composed.removedBlocks };
     }
+    const withheld = [composed.removedBlocks.length > 0 ? 'blocks' : null, composed.removedFields.length > 0 ? 'fields' : null].filter((w) => w !== null);
     return {
       status: 'OK',
-      message: composed.removedBlocks.length > 0 ? 'delivered; blocks not authorized were withheld' : 'delivered',
+      message: withheld.length > 0 ? `delivered; ${withheld.join(' and ')} not authorized were withheld` : 'delivered',
       payload: codec.encode(recordName, composed.payload),
       deliveredBlocks: composed.deliveredBlocks,
       removedBlocks: composed.removedBlocks,
+      removedFields: composed.removedFields,
       newNiss: null,
     };
   };
@@ -170,6 +186,7 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       effectivePeriods: periodRecords(exchange.effectivePeriods),
       deliveredBlocks: [...answer.deliveredBlocks],
       removedBlocks: [...answer.removedBlocks],
+      removedFields: [...answer.removedFields],
       payload: answer.payload,
       retainUntil: withData ? retainUntilFor(exchange, dayOf(answeredAt)) : null,
       legalBasis: { deliberation: exchange.deliberation, version: exchange.deliberationVersion, purpose: exchange.purpose },
@@ -193,6 +210,7 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       effectivePeriods: periodRecords(exchange.effectivePeriods),
       deliveredBlocks: [...answer.deliveredBlocks],
       removedBlocks: [...answer.removedBlocks],
+      removedFields: [...answer.removedFields],
     });
     return [
       {

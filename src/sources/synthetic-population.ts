@@ -136,7 +136,7 @@ export interface SyntheticEmployment {
   readonly employer: SyntheticEmployer;
   /** Employer category of the DmfA worker record (3 digits; 484 = temporary-work agency, blue collar). */
   readonly employerCategory: string;
-  /** DmfA worker code (015 = white collar, 495 = temporary worker, ...). */
+  /** DmfA worker code (015 = ordinary manual worker / ouvrier, 495 = ordinary white-collar worker / employé, ...). */
   readonly workerCode: string;
   /** 322 = temporary work: `usingEmployer` is then set. */
   readonly jointCommittee: string;

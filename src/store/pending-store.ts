@@ -1,3 +1,4 @@
+import type { FieldGrant, RowCondition } from '../domain/deliberation.js';
 import type { Retention } from '../domain/retention.js';
 import type { EmployerRef, Period } from '../domain/types.js';
 import type { RedisKeys } from './keys.js';
@@ -36,6 +37,11 @@ export interface PendingExchange {
   readonly employerCategory: string | null;
   readonly effectivePeriods: readonly Period[];
   readonly allowedBlocks: readonly string[];
+  /** The grant's fields per block, and its row conditions: the answer is filtered to them. */
+  readonly grantedFields: Readonly<Record<string, FieldGrant>>;
+  readonly rows: readonly RowCondition[];
+  /** 10/012 §9: an interim link must be asked with its employer category, and this request gave none. */
+  readonly interimNeedsCategory: boolean;
   readonly unauthorizedBlocks: readonly string[];
   readonly includeFutureFields: boolean;
   readonly receivedAt: number;

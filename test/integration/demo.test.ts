@@ -66,13 +66,17 @@ describe('npm run demo', () => {
       'OK',
       'OK',
       'OK',
+      'OK',
+      'NO_DATA',
       'NISS_REPLACED',
       'OK',
       'NOT_INTEGRATED',
       'NOT_INTEGRATED_FOR_PERIOD',
       'EMPLOYER_NOT_INTEGRATED',
       'NOT_AUTHORIZED',
+      'INVALID_EMPLOYER_ID',
       'AUTHORIZATION_NOT_IN_FORCE',
+      'PERIOD_NOT_AUTHORIZED',
       'SENDER_MISMATCH',
       'INVALID_MESSAGE',
       'SOURCE_ERROR',
@@ -98,12 +102,34 @@ describe('npm run demo', () => {
       ['iriscare', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
     ]);
     for (const r of delivered) expect(r.outcome.ticket).toMatch(/^M/);
+    // The DIMONA changes name the worker by NISS only (10/012 §7, 19/104 §9).
+    for (const r of delivered.filter((d) => d.scenario.service === 'dimona')) {
+      expect(r.outcome.removedFields).toEqual(expect.arrayContaining(['dimona.worker.lastName', 'dimona.worker.firstName', 'dimona.worker.birthDate']));
+      expect(r.outcome.presentFields).toContain('dimona.worker.niss');
+      expect(r.outcome.presentFields).not.toContain('dimona.worker.lastName');
+    }
     for (const r of changes.filter((c) => c.outcome.status === NOTHING)) expect(r.outcome.error).toBeUndefined();
     expect(report.timings.mutationsMs).toBeGreaterThan(0);
   });
 
-  it('the quarterly lists: 16,000 entries delivered, the 800 of neighbouring quarters filtered out', () => {
+  it('VAPH reads neither the name in DmfA nor in DIMONA: withheld, and null in the payload', () => {
+    const forVaph = report.results.filter((r) => r.scenario.beneficiary === 'vaph' && r.outcome.status === 'OK');
+    expect(forVaph.map((r) => [r.scenario.number, r.scenario.service])).toEqual([
+      [1, 'dmfa'],
+      [2, 'dmfa'],
+      [3, 'dimona'],
+    ]);
+    const name = { dmfa: 'dmfa.natural-person', dimona: 'dimona.worker' } as Record<string, string>;
+    for (const r of forVaph) {
+      const block = name[r.scenario.service] as string;
+      expect(r.outcome.removedFields, `#${r.scenario.number}`).toContain(`${block}.lastName`);
+      expect(r.outcome.presentFields, `#${r.scenario.number}`).toContain(`${block}.niss`);
+      expect((r.outcome.presentFields ?? []).filter((f) => f.startsWith(`${block}.`) && !f.endsWith('.niss') && !f.endsWith('.sequenceNumber'))).toEqual([]);
+    }
+  });
+
+  it('the quarterly lists: 15,998 entries delivered; the 800 of neighbouring quarters and the 2 of minors filtered out', () => {
     const lists = report.results.find((r) => r.outcome.lists)?.outcome.lists;
-    expect(lists).toEqual({ statuses: Array(8).fill('OK'), delivered: 16_000, removed: 800, outsideQuarter: 0 });
+    expect(lists).toEqual({ statuses: Array(8).fill('OK'), delivered: 15_998, removed: 802, outsideQuarter: 0, underage: 0 });
   });
 });

@@ -61,6 +61,7 @@ async function startTestGateway(fx: GatewayFixture) {
       effectivePeriods: [{ from: request.period.from, to: request.period.to }],
       deliveredBlocks: [],
       removedBlocks: [],
+      removedFields: [],
       payload: null,
       retainUntil: null,
       legalBasis: null,
@@ -347,7 +348,7 @@ describe('exchange client (the test plays the switch)', () => {
     const now = Date.now();
     const stale: ReplyRecord = {
       requestId, ticket: 'T-stale', status: 'OK', bcssCode: null, message: 'OK', service: 'silent', effectivePeriods: [],
-      deliveredBlocks: [], removedBlocks: [], payload: null, retainUntil: null, legalBasis: null, newNiss: null,
+      deliveredBlocks: [], removedBlocks: [], removedFields: [], payload: null, retainUntil: null, legalBasis: null, newNiss: null,
       receivedAt: now, forwardedAt: null, answeredAt: now,
     };
     await producer.send(fx.topics.replies(INSTITUTION), [{ key: NISS, value: fx.codec.encode(REPLY_RECORD, stale), headers: { type: 'reply', ticket: 'T-stale' } }]);

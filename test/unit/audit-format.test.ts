@@ -35,6 +35,7 @@ function entry(fields: Partial<AuditEntry> = {}): AuditEntry {
     effectivePeriods: [{ from: '2024-01-01', to: '2024-06-30' }],
     deliveredBlocks: ['dmfa.occupation', 'dmfa.remuneration'],
     removedBlocks: ['dmfa.service'],
+    removedFields: [],
     partition: 3,
     offset: '42',
     ...fields,

@@ -11,14 +11,28 @@ import {
   type AuthorizationGrant,
   type AuthorizationRequest,
 } from '../../src/domain/authorization.js';
-import type { Deliberation, DeliberationVersion, Intermediary, ServiceGrant } from '../../src/domain/deliberation.js';
+import { fieldsOf } from '../../src/domain/catalogue.js';
+import type { Deliberation, DeliberationVersion, FieldGrant, Intermediary, RowCondition, ServiceGrant } from '../../src/domain/deliberation.js';
 import { realCatalogue, realDeliberations } from './support/gateway-config.js';
 
+/**
+ * A grant as the loader builds it: each block with every field the catalogue knows of it (a field list),
+ * or whole (`'all'`) when the grant covers future fields too (13/126); no row condition, no period floor.
+ */
 function grant(service: string, blocks: string[], extra: Partial<ServiceGrant> = {}): ServiceGrant {
+  const def = realCatalogue().services.get(service);
+  const fields: Record<string, FieldGrant> = {};
+  for (const id of blocks) {
+    const block = def?.blocks.get(id);
+    fields[id] = extra.includesFutureFieldsOfBlocks === true ? 'all' : block ? fieldsOf(block) : [];
+  }
   return {
     service,
-    source: realCatalogue().services.get(service)?.source ?? 'unknown',
+    source: def?.source ?? 'unknown',
     blocks,
+    fields,
+    rows: [],
+    periodFrom: null,
     includesFutureFieldsOfBlocks: false,
     mutations: { pushed: false },
     keys: null,
@@ -314,6 +328,63 @@ describe('requested blocks', () => {
     expect(g.legalBasis).toBe('legal basis of v1');
     expect(g.purpose).toEqual({ code: 'purpose-96-001', text: 'purpose of v1' });
     expect(g.includesFutureFieldsOfBlocks).toBe(true);
+  });
+
+  it('a grant covering whole blocks (13/126) grants each of them whole, and the technical ones', () => {
+    expect(granted(ask(['dmfa.occupation'])).grantedFields).toEqual({
+      'dmfa.declaration-status': 'all',
+      'dmfa.employer-declaration': 'all',
+      'dmfa.natural-person': 'all',
+      'dmfa.worker-record': 'all',
+      'dmfa.occupation': 'all',
+      'dmfa.remuneration': 'all',
+    });
+  });
+});
+
+describe('field lists, row conditions and the period floor', () => {
+  const MANUAL: RowCondition = {
+    kind: 'one-of',
+    block: 'dmfa.worker-record',
+    path: 'workerCode',
+    values: ['015'],
+    paragraphs: '§3',
+    label: 'manual workers only',
+  };
+  const d = delib('96/002', 'onafts', [
+    version('v1', '2020-01-01', null, [
+      grant('dmfa', [...DMFA_CORE, 'dmfa.remuneration'], {
+        fields: {
+          'dmfa.employer-declaration': ['quarter', 'onssNumber'],
+          'dmfa.natural-person': ['niss'],
+          'dmfa.worker-record': ['workerCode'],
+          'dmfa.occupation': ['sequenceNumber', 'startDate'],
+          'dmfa.remuneration': ['amount'],
+        },
+        rows: [MANUAL],
+        periodFrom: { date: '2020-01-01', paragraphs: '§2' },
+      }),
+    ]),
+  ]);
+
+  it('the decision carries the fields of every block the grant names, asked or not, and the technical blocks whole', () => {
+    const g = granted(decide([d], { requester: 'onafts', service: 'dmfa', date: '2024-01-10', requestedBlocks: ['dmfa.remuneration'] }));
+    expect(g.allowedBlocks).toEqual(['dmfa.declaration-status', 'dmfa.remuneration']);
+    expect(g.grantedFields).toEqual({
+      'dmfa.declaration-status': 'all',
+      'dmfa.employer-declaration': ['quarter', 'onssNumber'],
+      'dmfa.natural-person': ['niss'],
+      'dmfa.worker-record': ['workerCode'],
+      'dmfa.occupation': ['sequenceNumber', 'startDate'],
+      'dmfa.remuneration': ['amount'],
+    });
+    expect(g.includesFutureFieldsOfBlocks).toBe(false);
+  });
+
+  it('and the grant\'s row conditions and period floor', () => {
+    const g = granted(decide([d], { requester: 'onafts', service: 'dmfa', date: '2024-01-10' }));
+    expect(g.rows).toEqual([MANUAL]);
+    expect(g.periodFrom).toEqual({ date: '2020-01-01', paragraphs: '§2' });
   });
 });
 

@@ -74,7 +74,19 @@ describe('the real configuration', () => {
   it('the valid bases of the bad fixtures load', () => {
     const catalogue = loadCatalogue(join(GOOD, 'catalogue'), { schemasDir: join(GOOD, 'schemas') });
     expect([...catalogue.services.keys()]).toEqual(['mini']);
-    expect(loadAuthorizations(join(GOOD, 'authorizations'), realCatalogue()).map((d) => d.number)).toEqual(['94/001']);
+    const deliberations = loadAuthorizations(join(GOOD, 'authorizations'), realCatalogue());
+    expect(deliberations.map((d) => d.number)).toEqual(['94/001']);
+    // A field-level grant: each block with the fields it lists, every ancestor of a granted block granted.
+    const grant = deliberations[0]?.versions[0]?.services[0];
+    expect(grant?.blocks).toEqual(['dmfa.employer-declaration', 'dmfa.natural-person', 'dmfa.worker-record', 'dmfa.occupation']);
+    expect(grant?.fields).toEqual({
+      'dmfa.employer-declaration': ['quarter', 'onssNumber'],
+      'dmfa.natural-person': ['niss'],
+      'dmfa.worker-record': ['workerCode'],
+      'dmfa.occupation': ['sequenceNumber', 'startDate', 'endDate'],
+    });
+    expect(grant?.rows).toEqual([]);
+    expect(grant?.periodFrom).toBeNull();
   });
 
   it('an empty folder is an empty configuration; a missing folder is an error naming it', () => {
@@ -86,11 +98,18 @@ describe('the real configuration', () => {
 
 describe('bad deliberation files', () => {
   const cases: Array<[caseName: string, file: string, path: string | RegExp, reason: RegExp]> = [
-    ['unknown-block', '94-001-test.yaml', 'versions[0].services[0].blocks[1]', /block "dmfa.salary-slip" does not exist in service "dmfa"/],
+    ['unknown-block', '94-001-test.yaml', 'versions[0].services[0].blocks[1].block', /block "dmfa.salary-slip" does not exist in service "dmfa"/],
     ['unknown-service', '94-001-test.yaml', 'versions[0].services[0].service', /"tax-returns" is not in the catalogue/],
     ['wrong-source', '94-001-test.yaml', 'versions[0].services[0].source', /comes from "onss", not "inami"/],
     ['technical-block', '94-001-test.yaml', 'versions[0].services[0].blocks[1]', /technical: it needs no authorization/],
     ['block-twice', '94-001-test.yaml', 'versions[0].services[0].blocks[2]', /listed twice/],
+    ['bare-block-id', '94-001-test.yaml', 'versions[0].services[0].blocks[3]', /block "dmfa.occupation" is granted without a field list.*includesFutureFieldsOfBlocks/],
+    ['fields-with-future-fields', '94-001-test.yaml', 'versions[0].services[0].blocks[0].fields', /block "dmfa.employer-declaration" lists fields .*ambiguous/],
+    ['unknown-field', '94-001-test.yaml', 'versions[0].services[0].blocks[0].fields[2]', /"salary" is not a field of block dmfa.employer-declaration/],
+    ['field-twice', '94-001-test.yaml', 'versions[0].services[0].blocks[3].fields[3]', /field "startDate" is listed twice/],
+    ['ungranted-ancestor', '94-001-test.yaml', 'versions[0].services[0].blocks[2]', /block "dmfa.occupation" is granted but its parent block "dmfa.worker-record" is not/],
+    ['row-unknown-field', '94-001-test.yaml', 'versions[0].services[0].rows[0].field', /"salary" is not a field of block dmfa.occupation/],
+    ['row-on-optional-block', '94-001-test.yaml', 'versions[0].services[0].rows[0].block', /block "dmfa.declaration-status" is not a "many" block/],
     ['mutations-not-emitted', '94-001-test.yaml', 'versions[0].services[1].mutations', /emits no mutations/],
     ['mutation-form', '94-001-test.yaml', 'versions[0].services[0].mutations.form', /notification/],
     ['overlapping-versions', '94-001-test.yaml', 'versions[1].inForce.from', /overlaps version v1/],

@@ -121,6 +121,9 @@ function answerRules(decision: ForwardDecision): AnswerRules {
   const { checked } = decision;
   return {
     allowedBlocks: checked.grant.allowedBlocks,
+    grantedFields: checked.grant.grantedFields,
+    rows: checked.grant.rows,
+    interimNeedsCategory: checked.grant.keys?.employerCategoryForInterim === true && checked.employerCategory === null,
     unauthorizedBlocks: checked.grant.removedBlocks,
     employer: checked.employer,
     employerCategory: checked.employerCategory,
@@ -403,7 +406,14 @@ describe('checkRequest: the employer', () => {
   });
 
   it('no category without an employer: the category is read only with one', () => {
-    expect(accepted(check(iriscare({ employer: null }))).employerCategory).toBeNull();
+    // ONVA (19/010): a deliberation that does not demand the employer (19/104 does since §2 binds it to the link).
+    expect(accepted(check(request({ requester: 'onva', onBehalfOf: null, employer: null }))).employerCategory).toBeNull();
+  });
+
+  it('19/104 §2: IRISCARE without employer is INVALID_EMPLOYER_ID naming 19/104 (the workers of a care structure)', () => {
+    const result = refused(check(iriscare({ employer: null })));
+    expect(result.refusal.code).toBe('INVALID_EMPLOYER_ID');
+    expect(result.refusal.detail).toContain('19/104');
   });
 
   describe('10/012 §9: VAPH asks always for a named employer–worker link', () => {
@@ -540,8 +550,9 @@ describe('checkRequest: the authorization applied', () => {
   });
 
   describe('19/104 IRISCARE: v1 from 2019-07-02, v2 from 2020-12-01, v3 (adds DIMONA) from 2023-12-05', () => {
+    // Every 19/104 grant is asked per employer (§2): the care home.
     const iriscare = (serviceId: string) =>
-      request({ requester: 'iriscare', onBehalfOf: null, service: serviceId, subjectNiss: SIMULATED.careWorkerIriscare, employer: null });
+      request({ requester: 'iriscare', onBehalfOf: null, service: serviceId, subjectNiss: SIMULATED.careWorkerIriscare, employer: employer('ONSS', CARE_HOME) });
 
     it('DmfA the day before v1: AUTHORIZATION_NOT_IN_FORCE', () => {
       const result = refused(check(iriscare('dmfa'), '2019-07-01'));
@@ -771,7 +782,7 @@ describe('composeAnswer: DmfA of the personal assistant for VAPH (10/012)', () =
     const otherEmployer = sourceDeclarations.filter((d) => d.onssNumber !== BUDGET_HOLDER).length;
     const outOfPeriod = sourceDeclarations.filter((d) => d.onssNumber === BUDGET_HOLDER && !inPeriods(d.quarter, effective)).length;
     expect(otherEmployer).toBeGreaterThan(0);
-    expect(answer.removedRows).toEqual({ byEmployer: otherEmployer, byEmployerCategory: 0, byPeriod: outOfPeriod });
+    expect(answer.removedRows).toEqual({ byEmployer: otherEmployer, byEmployerCategory: 0, byPeriod: outOfPeriod, byPopulation: 0 });
   });
 
   it('delivers no 90018 service and no 90002 contribution, and reports both as removed', () => {
@@ -891,7 +902,7 @@ describe('composeAnswer: blocks asked for, not authorized, or reduced to keys', 
       requester: 'iriscare',
       onBehalfOf: null,
       subjectNiss: SIMULATED.careWorkerIriscare,
-      employer: null,
+      employer: employer('ONSS', CARE_HOME),
       requestedBlocks: ['dmfa.occupation'],
     });
     const { answer, payload } = exchange(iriscare, [line({ niss: SIMULATED.careWorkerIriscare, institution: 'iriscare', capacity: '12/10', period: { from: '2019-04-01', to: null } })]);
@@ -971,6 +982,16 @@ describe('composeAnswer: the interim worker (joint committee 322, agency categor
     expect(answer.deliveredBlocks).not.toContain('dmfa.occupation');
   });
 
+  it('10/012 §9: VAPH asking the agency without its category (interim work) gets EMPLOYER_CATEGORY_REQUIRED, nothing delivered', () => {
+    for (const serviceId of ['dmfa', 'dimona']) {
+      const { answer } = exchange({ ...vaphRequest(null), service: serviceId }, [vaphLine], '2025-02-01');
+      expect(answer.status, serviceId).toBe('EMPLOYER_CATEGORY_REQUIRED');
+      expect(answer.payload, serviceId).toEqual({});
+      expect(answer.deliveredBlocks, serviceId).toEqual([]);
+      expect(answer.removedFields, serviceId).toEqual([]);
+    }
+  });
+
   it('IRISCARE (19/104 authorizes 90107 and 90018) gets the using employer: the brewery', () => {
     const iriscareLine = line({ niss: SIMULATED.interimWorker, institution: 'iriscare', capacity: '12/10', period: { from: '2023-01-01', to: null } });
     const req = request({
@@ -995,7 +1016,8 @@ describe('composeAnswer: the interim worker (joint committee 322, agency categor
     const req = request({
       service: 'dimona',
       subjectNiss: SIMULATED.interimWorker,
-      employer: employer('ENTERPRISE', E.interimAgency.enterpriseNumber),
+      // 10/012 §9: interim work is asked with the employer category (without it, see below).
+      employer: employer('ENTERPRISE', E.interimAgency.enterpriseNumber, '484'),
       period: { from: '2024-01-01', to: '2024-12-31' },
     });
     const { source, answer, payload } = exchange(req, [vaphLine], '2025-02-01');
@@ -1062,7 +1084,7 @@ describe('composeAnswer: the quarterly invalidity list for ONSS (22/046)', () =>
     expect(outside.length).toBeGreaterThan(0);
     expect(answer.status).toBe('OK');
     expect((answer.payload as Obj).entries).toEqual(entries.filter(inQuarter));
-    expect(answer.removedRows).toEqual({ byEmployer: 0, byEmployerCategory: 0, byPeriod: outside.length });
+    expect(answer.removedRows).toEqual({ byEmployer: 0, byEmployerCategory: 0, byPeriod: outside.length, byPopulation: 0 });
   });
 
   it('delivers the four data of §3 and the list’s own fields, nothing removed', () => {
@@ -1070,6 +1092,7 @@ describe('composeAnswer: the quarterly invalidity list for ONSS (22/046)', () =>
     expect((answer.payload as Obj).listReference).toBe(source.listReference);
     expect(answer.deliveredBlocks).toEqual(['inami-invalidity-entries.entry', 'inami-invalidity-entries.person', 'inami-invalidity-entries.incapacity']);
     expect(answer.removedBlocks).toEqual([]);
+    expect(answer.removedFields).toEqual([]);
     expect(answer.removedUnknown).toEqual([]);
   });
 });
@@ -1149,7 +1172,7 @@ describe('retainUntilFor: from the deliberation version applied', () => {
     employer: null,
     period: { from: '2024-04-01', to: '2024-06-30' },
   });
-  const iriscare = request({ requester: 'iriscare', onBehalfOf: null, subjectNiss: SIMULATED.careWorkerIriscare, employer: null });
+  const iriscare = request({ requester: 'iriscare', onBehalfOf: null, subjectNiss: SIMULATED.careWorkerIriscare, employer: employer('ONSS', CARE_HOME) });
 
   it('22/046 (§6, §18): destroyed at the latest three years after receipt', () => {
     expect(retainUntilFor(grantOf(batch), '2024-09-02')).toBe('2027-09-02');

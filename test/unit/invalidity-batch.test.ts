@@ -17,7 +17,7 @@ import {
 } from '../../src/sources/invalidity-batch.js';
 import { answerSourceRequest, type SimulatorSourceRequest } from '../../src/sources/source-simulator.js';
 import { createSyntheticPopulation, SIMULATED } from '../../src/sources/synthetic-population.js';
-import { invalidPaths, payloadType, SCHEMAS_DIR, service } from './support/gateway-config.js';
+import { everyField, invalidPaths, payloadType, SCHEMAS_DIR, service } from './support/gateway-config.js';
 
 const TODAY = '2026-11-24';
 const Q3_2024 = { from: '2024-07-01', to: '2024-09-30' };
@@ -90,6 +90,7 @@ describe('the quarterly list', () => {
       payload: list as unknown as Record<string, unknown>,
       service: service(INVALIDITY_SERVICE),
       allowedBlocks: [...service(INVALIDITY_SERVICE).blocks.keys()],
+      grantedFields: everyField(INVALIDITY_SERVICE),
       periods: [Q3_2024],
     });
     const kept = (result.payload as { entries: InvalidityEntry[] }).entries;

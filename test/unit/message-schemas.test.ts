@@ -1,15 +1,18 @@
 /**
  * The message records of the switch (schemas/request.avsc, reply.avsc, source-request.avsc,
- * source-reply.avsc, audit-record.avsc): they parse with the project's codec, the real schemas/ folder
- * still loads as one codec (record names unique), realistic values round-trip, and a Request recorded
- * with version 1 (schemas/history/request-v1.avsc, test/fixtures/messages/request-v1.bin) decodes with
- * the current version, the fields added since taking their defaults.
+ * source-reply.avsc, audit-record.avsc, mutation.avsc): they parse with the project's codec, the real
+ * schemas/ folder still loads as one codec (record names unique), realistic values round-trip, and a
+ * message recorded with an older version decodes with the current one, the fields added since taking
+ * their defaults: a Request of version 1 (schemas/history/request-v1.avsc,
+ * test/fixtures/messages/request-v1.bin), and a Reply, AuditRecord and Mutation of version 1
+ * (schemas/history/reply-v1.avsc, audit-record-v1.avsc, mutation-v1.avsc: before `removedFields`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { loadAvroCodec, parseSchema } from '../../src/messaging/avro-codec.js';
+import { loadAvroCodec, parseSchema, SINGLE_OBJECT_MARKER } from '../../src/messaging/avro-codec.js';
+import { fingerprintBytes } from '../../src/messaging/crc64-avro.js';
 import { fixture, FIXTURES_DIR, SCHEMAS_DIR } from './support/gateway-config.js';
 
 const MESSAGE_SCHEMAS = [
@@ -18,11 +21,25 @@ const MESSAGE_SCHEMAS = [
   ['source-request.avsc', 'be.bcss.gateway.SourceRequest'],
   ['source-reply.avsc', 'be.bcss.gateway.SourceReply'],
   ['audit-record.avsc', 'be.bcss.gateway.AuditRecord'],
+  ['mutation.avsc', 'be.bcss.gateway.Mutation'],
   ['history/request-v1.avsc', 'be.bcss.gateway.Request'],
+  ['history/reply-v1.avsc', 'be.bcss.gateway.Reply'],
+  ['history/audit-record-v1.avsc', 'be.bcss.gateway.AuditRecord'],
+  ['history/mutation-v1.avsc', 'be.bcss.gateway.Mutation'],
 ] as const;
 
 function schemaFile(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as Record<string, unknown>;
+}
+
+/** Single-object encoding with a given writer schema, as a switch still on that version wrote it. */
+function encodeWith(schema: unknown, value: unknown): Buffer {
+  const type = parseSchema(schema);
+  return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprintBytes(JSON.stringify(type.schema())), type.toBuffer(value)]);
+}
+
+function fieldNames(file: string): string[] {
+  return (schemaFile(file).fields as Array<{ name: string }>).map((f) => f.name);
 }
 
 /** Every Avro type name reachable from a type, with the kind of type it names (bytes, record, ...). */
@@ -130,6 +147,7 @@ describe('round trips', () => {
       ],
       deliveredBlocks: ['dmfa.employer-declaration', 'dmfa.occupation'],
       removedBlocks: ['dmfa.service', 'dmfa.using-employer'],
+      removedFields: ['dmfa.employer-declaration.netAmountDue', 'dmfa.occupation.daysPerWeek'],
       payload: codec.encode('be.bcss.gateway.payload.DmfaPayload', dmfa),
       retainUntil: '2025-03-02',
       legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },
@@ -157,6 +175,7 @@ describe('round trips', () => {
       effectivePeriods: [],
       deliveredBlocks: [],
       removedBlocks: [],
+      removedFields: [],
       payload: null,
       retainUntil: null,
       legalBasis: null,
@@ -216,6 +235,7 @@ describe('round trips', () => {
       effectivePeriods: [{ from: '2024-01-01', to: '2024-06-30' }],
       deliveredBlocks: ['dmfa.employer-declaration', 'dmfa.occupation'],
       removedBlocks: ['dmfa.service'],
+      removedFields: ['dmfa.natural-person.lastName', 'dmfa.natural-person.address'],
       outcome: 'OK',
       bcssCode: null,
     };
@@ -237,8 +257,36 @@ describe('round trips', () => {
       effectivePeriods: [],
       deliveredBlocks: [],
       removedBlocks: [],
+      removedFields: [],
       bcssCode: null,
     });
+  });
+
+  it('Mutation with filtered blocks, and a notification (no data)', () => {
+    const blocks = {
+      ticket: 'M-20240902-0001',
+      mutationId: 'onss-dimona-000417',
+      source: 'onss',
+      service: 'dimona',
+      subjectNiss: '88031412464',
+      employer: { kind: 'ONSS', id: '100012345', category: null },
+      informationType: 'dimona.period',
+      changeKind: 'CHANGED',
+      effectiveDate: '2024-09-01',
+      newNiss: null,
+      form: 'BLOCKS',
+      deliveredBlocks: ['dimona.period', 'dimona.occupation'],
+      removedBlocks: ['dimona.worker'],
+      removedFields: ['dimona.occupation.workplace'],
+      payload: codec.encode('be.bcss.gateway.payload.DimonaPayload', fixture('dimona.json')),
+      legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },
+      retainUntil: null,
+      emittedAt: T0,
+      deliveredAt: T0 + 12,
+    };
+    expect(codec.decode('be.bcss.gateway.Mutation', codec.encode('be.bcss.gateway.Mutation', blocks))).toEqual(blocks);
+    const notification = { ...blocks, form: 'NOTIFICATION', deliveredBlocks: [], removedBlocks: [], removedFields: [], payload: null };
+    expect(codec.decode('be.bcss.gateway.Mutation', codec.encode('be.bcss.gateway.Mutation', notification))).toEqual(notification);
   });
 });
 
@@ -258,4 +306,92 @@ describe('schema evolution', () => {
       sentAt: 1719820800000,
     });
   });
+
+  describe.each([
+    ['Reply', 'reply'],
+    ['AuditRecord', 'audit-record'],
+    ['Mutation', 'mutation'],
+  ] as const)('%s version 1 (schemas/history/%s-v1.avsc, before removedFields)', (record, stem) => {
+    const name = `be.bcss.gateway.${record}`;
+    const v1 = schemaFile(`history/${stem}-v1.avsc`);
+
+    it('is the current version without removedFields, under the same full name, with another fingerprint', () => {
+      expect(fieldNames(`history/${stem}-v1.avsc`)).toEqual(fieldNames(`${stem}.avsc`).filter((f) => f !== 'removedFields'));
+      expect(fieldNames(`${stem}.avsc`)).toContain('removedFields');
+      expect(parseSchema(v1).name).toBe(name);
+      expect(encodeWith(v1, v1Value(record)).subarray(2, 10)).not.toEqual(codec.fingerprint(name));
+    });
+
+    it('a message written with it decodes with the current version, removedFields taking its default []', () => {
+      const bytes = encodeWith(v1, v1Value(record));
+      expect(codec.recordNameOf(bytes)).toBe(name);
+      expect(codec.decode(name, bytes)).toEqual({ ...v1Value(record), removedFields: [] });
+    });
+  });
 });
+
+/** A value of version 1 of a record (no removedFields), every field set. */
+function v1Value(record: 'Reply' | 'AuditRecord' | 'Mutation'): Record<string, unknown> {
+  switch (record) {
+    case 'Reply':
+      return {
+        requestId: 'magda-2024-06-03-000017',
+        ticket: 'T-20240603-0017',
+        status: 'OK',
+        bcssCode: null,
+        message: 'delivered; blocks not authorized were withheld',
+        service: 'dmfa',
+        effectivePeriods: [{ from: '2024-01-01', to: '2024-03-31' }],
+        deliveredBlocks: ['dmfa.employer-declaration', 'dmfa.occupation'],
+        removedBlocks: ['dmfa.service'],
+        payload: codec.encode('be.bcss.gateway.payload.DmfaPayload', fixture('dmfa.json')),
+        retainUntil: null,
+        legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },
+        newNiss: null,
+        receivedAt: T0,
+        forwardedAt: T0 + 4,
+        answeredAt: T0 + 37,
+      };
+    case 'AuditRecord':
+      return {
+        eventType: 'REPLY_DELIVERED',
+        ticket: 'T-20240603-0017',
+        at: T0 + 37,
+        requester: 'vaph',
+        intermediary: 'magda',
+        source: 'onss',
+        service: 'dmfa',
+        deliberation: '10/012',
+        deliberationVersion: 'v1',
+        purpose: 'vaph-personal-assistance-budget',
+        subjectNiss: '88031412464',
+        employer: { kind: 'ONSS', id: '100012345', category: null },
+        effectivePeriods: [{ from: '2024-01-01', to: '2024-03-31' }],
+        deliveredBlocks: ['dmfa.employer-declaration', 'dmfa.occupation'],
+        removedBlocks: ['dmfa.service'],
+        outcome: 'OK',
+        bcssCode: null,
+      };
+    case 'Mutation':
+      return {
+        ticket: 'M-20240603-0001',
+        mutationId: 'onss-dimona-000311',
+        source: 'onss',
+        service: 'dimona',
+        subjectNiss: '88031412464',
+        employer: { kind: 'ONSS', id: '100012345', category: null },
+        informationType: 'dimona.period',
+        changeKind: 'ADDED',
+        effectiveDate: '2024-06-01',
+        newNiss: null,
+        form: 'BLOCKS',
+        deliveredBlocks: ['dimona.period', 'dimona.occupation'],
+        removedBlocks: ['dimona.worker'],
+        payload: codec.encode('be.bcss.gateway.payload.DimonaPayload', fixture('dimona.json')),
+        legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },
+        retainUntil: null,
+        emittedAt: T0,
+        deliveredAt: T0 + 12,
+      };
+  }
+}

@@ -132,6 +132,15 @@ describe('routeMutation: who is told of a change', () => {
       form: 'blocks',
       // 10/012 §7: the four DIMONA blocks, plus the technical DIMONA period; catalogue order.
       allowedBlocks: DIMONA_BLOCKS,
+      // 10/012 §7, field by field; the technical DIMONA period whole.
+      grantedFields: {
+        'dimona.period': 'all',
+        'dimona.worker': ['niss'],
+        'dimona.employer': ['naturalPersonNiss', 'employerIdKind', 'employerIdNumber', 'enterpriseNumber', 'name', 'address', 'studentEmployer'],
+        'dimona.using-employer': ['employerIdKind', 'employerIdNumber', 'enterpriseNumber'],
+        'dimona.occupation': ['inDate', 'outDate', 'jointCommittee', 'workerType'],
+      },
+      rows: [],
       includesFutureFieldsOfBlocks: false,
       retention: deliberation('10/012').versions[0]?.retention,
       integration: deliberation('10/012').versions[0]?.services.find((g) => g.service === 'dimona')?.integration,
@@ -440,8 +449,10 @@ describe('mutationContent: what a subscriber receives of the change', () => {
       'vaph',
     );
     const content = mutationContent(identification, delivery, payload);
-    expect(content.payload?.decease).toEqual({ date: '2024-08-17', place: 'Namur' });
+    // 10/012 §17 names the date of death, not its place: the place is withheld.
+    expect(content.payload?.decease).toEqual({ date: '2024-08-17', place: null });
     expect(content.deliveredBlocks).toContain('identification.decease');
+    expect(content.removedFields).toContain('identification.decease.place');
   });
 
   it('a deliberation that pushes notifications only gives no data at all', () => {
@@ -462,19 +473,20 @@ describe('mutationContent: what a subscriber receives of the change', () => {
       payload: null,
       deliveredBlocks: [],
       removedBlocks: [],
+      removedFields: [],
     });
   });
 
   it('a change the source sent without data is a notification', () => {
     const delivery = onlyDelivery(route(facts({}), [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })]), 'vaph');
-    expect(mutationContent(dimona, delivery, null)).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [] });
+    expect(mutationContent(dimona, delivery, null)).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [], removedFields: [] });
   });
 
   it('nothing the subscriber may see is left: a notification, without data', () => {
     const payload = sourcePayload('dimona', ASSISTANT);
     // Bound to the CPAS, where the assistant never worked: every row is another employer's.
     const cpas = onlyDelivery(route(facts({ employer: CPAS }), [line('vaph', { from: '2024-01-01', to: null }, { employer: CPAS })]), 'vaph');
-    expect(mutationContent(dimona, cpas, payload)).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [] });
+    expect(mutationContent(dimona, cpas, payload)).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: [], removedFields: [] });
 
     // Only blocks the subscriber may not see hold data: they are reported as removed.
     const photoOnly = Object.freeze({ niss: ASSISTANT, photo: { image: Buffer.from([1, 2, 3]), takenOn: '2021-03-01' } });
@@ -483,7 +495,7 @@ describe('mutationContent: what a subscriber receives of the change', () => {
       'vaph',
     );
     const content = mutationContent(identification, identity, photoOnly);
-    expect(content).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: ['identification.photo'] });
+    expect(content).toEqual({ form: 'NOTIFICATION', payload: null, deliveredBlocks: [], removedBlocks: ['identification.photo'], removedFields: [] });
   });
 
   it('the same change, filtered for each subscriber on its own', () => {

@@ -2,12 +2,13 @@
  * A filtered payload must still encode with the very schema the source wrote it with. For every
  * service: the fixture is valid; every seed grant's filtering is valid and survives an Avro round
  * trip; so is withholding any single block, and delivering any single block (its ancestors then
- * reduced to their keys).
+ * reduced to their keys), every field of a delivered block granted; and so is delivering every block
+ * with no field granted (every field null, key fields included, but those of technical blocks).
  */
 import { describe, expect, it } from 'vitest';
 import { blockIds, technicalBlockIds } from '../../src/domain/catalogue.js';
 import { filterBlocks } from '../../src/domain/block-filter.js';
-import { fixture, invalidPaths, payloadType, realCatalogue, realDeliberations, service } from './support/gateway-config.js';
+import { everyField, fixture, invalidPaths, payloadType, realCatalogue, realDeliberations, service } from './support/gateway-config.js';
 
 type Obj = Record<string, any>;
 
@@ -32,27 +33,48 @@ describe.each(SERVICES)('%s payload schema', (serviceId) => {
 
   it('withholding any one block keeps the payload valid', () => {
     for (const id of functional) {
-      const r = filterBlocks({ payload: fixture(`${serviceId}.json`), service: def, allowedBlocks: functional.filter((b) => b !== id) });
+      const r = filterBlocks({
+        payload: fixture(`${serviceId}.json`),
+        service: def,
+        allowedBlocks: functional.filter((b) => b !== id),
+        grantedFields: everyField(serviceId),
+      });
       roundTrips(serviceId, r.payload);
     }
   });
 
   it('delivering any one block alone (ancestors reduced to keys) keeps the payload valid', () => {
     for (const id of functional) {
-      const r = filterBlocks({ payload: fixture(`${serviceId}.json`), service: def, allowedBlocks: [id, ...technicalBlockIds(def)] });
+      const r = filterBlocks({
+        payload: fixture(`${serviceId}.json`),
+        service: def,
+        allowedBlocks: [id, ...technicalBlockIds(def)],
+        grantedFields: everyField(serviceId),
+      });
       roundTrips(serviceId, r.payload);
     }
+  });
+
+  it('delivering every block with no field granted (every field null, key fields included) keeps the payload valid', () => {
+    const r = filterBlocks({ payload: fixture(`${serviceId}.json`), service: def, allowedBlocks: functional, grantedFields: {} });
+    roundTrips(serviceId, r.payload);
   });
 });
 
 describe('every grant of every seed deliberation', () => {
   const grants = realDeliberations().flatMap((d) =>
-    d.versions.flatMap((v) => v.services.map((g) => [`${d.number} ${v.id} ${g.service}`, g.service, g.blocks] as const)),
+    d.versions.flatMap((v) => v.services.map((g) => [`${d.number} ${v.id} ${g.service}`, g.service, g] as const)),
   );
 
-  it.each(grants)('%s: the filtered fixture encodes with the same schema and round-trips', (_, serviceId, blocks) => {
+  it.each(grants)('%s: the filtered fixture encodes with the same schema and round-trips', (_, serviceId, g) => {
     const def = service(serviceId);
-    const r = filterBlocks({ payload: fixture(`${serviceId}.json`), service: def, allowedBlocks: [...blocks, ...technicalBlockIds(def)] });
+    const r = filterBlocks({
+      payload: fixture(`${serviceId}.json`),
+      service: def,
+      allowedBlocks: [...g.blocks, ...technicalBlockIds(def)],
+      grantedFields: g.fields,
+      rows: g.rows,
+    });
     roundTrips(serviceId, r.payload);
   });
 });

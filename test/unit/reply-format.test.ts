@@ -24,6 +24,7 @@ function replyRecord(overrides: Partial<ReplyRecord> = {}): ReplyRecord {
     effectivePeriods: [{ from: '2024-01-01', to: '2024-03-31' }, { from: '2024-05-01', to: null }],
     deliveredBlocks: ['dmfa.employer-declaration', 'dmfa.occupation'],
     removedBlocks: ['dmfa.service'],
+    removedFields: [],
     payload: null,
     retainUntil: '2034-12-31',
     legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },

@@ -302,7 +302,15 @@ describe('the switch filters what the simulator over-delivers', () => {
   ])('DmfA for VAPH (10/012), %s: the service blocks (90018) are removed', (_label, niss, employer) => {
     const raw = payloadOf(niss, 'dmfa', H1_2024);
     expect(occupations(raw).some((o) => (o.services as Obj[]).length > 0)).toBe(true);
-    const result = filterBlocks({ payload: raw, service: service('dmfa'), allowedBlocks: decision.allowedBlocks, employer, periods: [H1_2024] });
+    const result = filterBlocks({
+      payload: raw,
+      service: service('dmfa'),
+      allowedBlocks: decision.allowedBlocks,
+      grantedFields: decision.grantedFields,
+      rows: decision.rows,
+      employer,
+      periods: [H1_2024],
+    });
     const filtered = result.payload as Obj;
     expect(result.removedBlocks).toContain('dmfa.service');
     expect(occupations(filtered).length).toBeGreaterThan(0);

@@ -23,6 +23,8 @@ describe('exchange: EMPLOYER_NOT_INTEGRATED — an integration bound to one empl
         { institution: 'iriscare', niss: SIMULATED.careWorkerIriscare, capacity: 'care-worker', phase: 1, from: '2023-01-01', to: null, employer: { kind: 'ONSS', id: E.careHome.onssNumber } },
         // No employer: every employer of the person.
         { institution: 'onva', niss: SIMULATED.interimWorker, capacity: 'inspection', phase: 1, from: '2023-01-01', to: null, employer: null },
+        // Bound to one employer, under a deliberation (19/010) that does not itself demand one.
+        { institution: 'onva', niss: SIMULATED.careWorkerIriscare, capacity: 'inspection', phase: 1, from: '2023-01-01', to: null, employer: { kind: 'ONSS', id: E.careHome.onssNumber } },
       ],
     });
   }, 120_000);
@@ -56,8 +58,9 @@ describe('exchange: EMPLOYER_NOT_INTEGRATED — an integration bound to one empl
     }
   });
 
-  it('IRISCARE naming no employer: its integration is bound to the care home, a request without one would reach every employer', async () => {
-    const reply = await sw.fx.ask('iriscare', {
+  it('ONVA naming no employer: its integration is bound to the care home, a request without one would reach every employer', async () => {
+    // (IRISCARE could not even ask so: 19/104 §2 demands the employer in the request, INVALID_EMPLOYER_ID.)
+    const reply = await sw.fx.ask('onva', {
       service: 'dmfa',
       subjectNiss: SIMULATED.careWorkerIriscare,
       employer: null,
@@ -65,7 +68,7 @@ describe('exchange: EMPLOYER_NOT_INTEGRATED — an integration bound to one empl
     });
     expectRefusal(reply, 'EMPLOYER_NOT_INTEGRATED', null);
     expect(reply.message).toMatch(/names none/);
-    await expectAudited(sw, reply, { event: 'REQUEST_REFUSED', requester: 'iriscare', deliberation: '19/104' });
+    await expectAudited(sw, reply, { event: 'REQUEST_REFUSED', requester: 'onva', deliberation: '19/010' });
   });
 
   it('IRISCARE naming the care home by its enterprise number while it integrated it by its ONSS number: the directory matches the number integrated', async () => {

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { buildAuthorizationIndex, type AuthorizationIndex } from '../../../src/domain/authorization.js';
-import type { Catalogue, ServiceDefinition } from '../../../src/domain/catalogue.js';
-import type { Deliberation } from '../../../src/domain/deliberation.js';
+import type { BlockId, Catalogue, ServiceDefinition } from '../../../src/domain/catalogue.js';
+import type { Deliberation, FieldGrant } from '../../../src/domain/deliberation.js';
 import { loadAuthorizations } from '../../../src/config/load-authorizations.js';
 import { loadCatalogue } from '../../../src/config/load-catalogue.js';
 import { parseSchema } from '../../../src/messaging/avro-codec.js';
@@ -43,6 +43,17 @@ export function service(id: string): ServiceDefinition {
   const s = realCatalogue().services.get(id);
   if (!s) throw new Error(`no service ${id} in the catalogue`);
   return s;
+}
+
+/**
+ * Every block of a service granted whole (`'all'`): for tests of the filter's block, row and period
+ * mechanics, which are not about fields. A test of what a deliberation delivers uses the decision's
+ * `grantedFields` instead.
+ */
+export function everyField(serviceId: string): Record<BlockId, FieldGrant> {
+  const fields: Record<BlockId, FieldGrant> = {};
+  for (const id of service(serviceId).blocks.keys()) fields[id] = 'all';
+  return fields;
 }
 
 export function deliberation(number: string): Deliberation {
