@@ -3,6 +3,7 @@ import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../gateway/access-control.js';
 import { publishAuthorizations } from '../gateway/authorization-publisher.js';
 import { DEFAULT_MAX_PENDING, DEFAULT_QUEUE_ALLOWANCE_MS, DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
+import { diffTopics, formatTopicDrift } from '../gateway/topic-sync.js';
 import { topicSpecs } from '../gateway/topology.js';
 import type { Logger } from '../logging/logger.js';
 import type { KafkaClient } from '../messaging/kafka-client.js';
@@ -16,6 +17,7 @@ import { loadSealKey } from '../audit/seal-key.js';
 import { startGatewayMonitor } from '../observability/gateway-monitor.js';
 import { createPrometheusMetrics, startHealthServer } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
+import { retentionFromEnv } from './topics-command.js';
 
 /**
  * Everything `bcss start` runs, as one call that `bcss demo` can reuse when no gateway is running:
@@ -62,9 +64,14 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
   const local = runtime.source === 'local stack';
   const admin = await runtime.client.admin();
   try {
-    const specs = topicSpecs(runtime.topics, runtime.institutions);
+    const specs = topicSpecs(runtime.topics, runtime.institutions, { retention: retentionFromEnv(process.env) });
     const created = await admin.ensureTopics(specs);
     if (created.length > 0) log.info({ created: created.length }, 'topics created');
+    // An existing topic keeps its configuration: say so when it is not what the switch expects.
+    const drift = diffTopics(specs, await admin.describeTopics(specs.map((s) => s.topic)));
+    if (drift.length > 0) {
+      log.warn({ topics: drift.length, drift: formatTopicDrift(drift).slice(0, 20) }, 'topics whose configuration differs from what the switch expects: `bcss topics sync` corrects them');
+    }
     if (options.acl) {
       const grants = accessControlList(runtime.topics, runtime.institutions);
       const { created: added, stale } = await provisionAccessControl(admin, grants, {

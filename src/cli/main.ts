@@ -9,6 +9,7 @@ import { registerRequestCommand } from './request-command.js';
 import { registerSimulateCommands } from './simulate-command.js';
 import { registerStackCommands } from './stack-command.js';
 import { registerStartCommand } from './start-command.js';
+import { registerTopicsCommands } from './topics-command.js';
 
 const program = new Command('bcss')
   .description('The social-security data-exchange switch: gateway, directory, authorizations, audit')
@@ -24,5 +25,6 @@ registerSimulateCommands(program);
 registerAuditVerifyCommand(program);
 registerAuditQueryCommands(program);
 registerAclCommands(program);
+registerTopicsCommands(program);
 
 await program.parseAsync(process.argv);

@@ -5,36 +5,87 @@ import type { TopicNames } from '../messaging/topics.js';
 /** Ten years and a day: the deliberations ask for logs kept at least ten years. */
 export const AUDIT_RETENTION_MS = String((10 * 365 + 3) * 24 * 3600 * 1000);
 
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+
+/**
+ * How long personal data rest on each kind of topic. Kafka deletes whole segments, a segment once its
+ * newest record is older than `retention.ms`; on a topic written continuously the segment being written
+ * keeps getting newer records and is only rolled by size or `segment.ms`. So every topic with a short
+ * retention also gets a `segment.ms` of a sixth of it (at least a minute), and data live at most about
+ * retention + segment time (+ the broker's retention check interval).
+ */
+export interface TopicRetention {
+  /**
+   * The sources' requests, answers and changes (`bcss.source.<src>.*`): the answers are UNFILTERED. The
+   * gateway consumes them within seconds, and an answer later than the source timeout is only audited.
+   * BCSS_SOURCE_RETENTION_MS, default one hour.
+   */
+  readonly sourceMs: number;
+  /**
+   * What institutions receive and send: replies, mutations, requests and directory commands
+   * (`bcss.<inst>.*`). Long enough for a consumer down over a weekend. BCSS_DELIVERY_RETENTION_MS,
+   * default three days.
+   */
+  readonly deliveryMs: number;
+  /** Consultation-only answers (`bcss.<inst>.consultations`): minutes. BCSS_CONSULTATION_RETENTION_MS, default 10 minutes. */
+  readonly consultationMs: number;
+}
+
+export const DEFAULT_RETENTION: TopicRetention = { sourceMs: HOUR, deliveryMs: 3 * DAY, consultationMs: 10 * 60 * 1000 };
+
+/** `retention.ms` and a `segment.ms` small enough that the retention really applies. */
+export function retentionConfig(ms: number): Record<string, string> {
+  const segment = Math.max(60_000, Math.min(DAY, Math.floor(ms / 6)));
+  return { 'cleanup.policy': 'delete', 'retention.ms': String(ms), 'segment.ms': String(segment) };
+}
+
 /**
  * Every topic the switch uses, created up front (auto-creation is off: under KRaft it gives consumer
- * errors, and a typo must not create a topic). Partition keys are NISS, so more partitions carry
- * more persons in parallel.
+ * errors, and a typo must not create a topic), with the configuration the switch expects of it
+ * (`bcss topics sync` corrects an existing topic that drifted). Partition keys are NISS, so more
+ * partitions carry more persons in parallel.
  */
-export function topicSpecs(topics: TopicNames, institutions: Institutions, partitions = 4): TopicSpec[] {
+export function topicSpecs(
+  topics: TopicNames,
+  institutions: Institutions,
+  options: { partitions?: number; retention?: TopicRetention } = {},
+): TopicSpec[] {
+  const partitions = options.partitions ?? 4;
+  const retention = options.retention ?? DEFAULT_RETENTION;
+  const delivery = retentionConfig(retention.deliveryMs);
+  const source = retentionConfig(retention.sourceMs);
   const specs: TopicSpec[] = [];
   for (const { id } of institutions.institutions) {
     specs.push(
-      { topic: topics.requests(id), partitions },
-      { topic: topics.replies(id), partitions },
-      { topic: topics.mutations(id), partitions },
-      { topic: topics.directory(id), partitions },
+      { topic: topics.requests(id), partitions, config: delivery },
+      { topic: topics.replies(id), partitions, config: delivery },
+      { topic: topics.mutations(id), partitions, config: delivery },
+      { topic: topics.directory(id), partitions, config: delivery },
+    );
+  }
+  for (const institution of institutions.institutions) {
+    if (!institution.consultation) continue;
+    specs.push(
+      { topic: topics.consultationRequests(institution.id), partitions, config: delivery },
+      { topic: topics.consultations(institution.id), partitions, config: retentionConfig(retention.consultationMs) },
     );
   }
   for (const { id } of institutions.sources) {
     specs.push(
-      { topic: topics.sourceRequests(id), partitions },
-      { topic: topics.sourceReplies(id), partitions },
-      { topic: topics.sourceMutations(id), partitions },
+      { topic: topics.sourceRequests(id), partitions, config: source },
+      { topic: topics.sourceReplies(id), partitions, config: source },
+      { topic: topics.sourceMutations(id), partitions, config: source },
     );
   }
   specs.push(
-    { topic: topics.directoryCommands, partitions },
+    { topic: topics.directoryCommands, partitions, config: delivery },
     { topic: topics.directoryChangelog, partitions, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' } },
     { topic: topics.authorizations, partitions: 1, config: { 'cleanup.policy': 'compact' } },
     { topic: topics.audit, partitions, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS, 'retention.bytes': '-1' } },
     { topic: topics.auditSeals, partitions: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS } },
-    { topic: topics.exchangeTimeouts, partitions, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
-    { topic: topics.deadLetter, partitions: 1, config: { 'retention.ms': String(90 * 24 * 3600 * 1000) } },
+    { topic: topics.exchangeTimeouts, partitions, config: { 'retention.ms': String(7 * DAY) } },
+    { topic: topics.deadLetter, partitions: 1, config: { 'retention.ms': String(90 * DAY) } },
   );
   return specs;
 }

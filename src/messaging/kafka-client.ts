@@ -16,8 +16,11 @@ import type { Logger } from '../logging/logger.js';
  * The only module that imports kafkajs. The rest of the code speaks to Kafka through the small
  * interfaces below, so that a move to another KafkaJS-compatible client stays contained here.
  */
-const { Kafka: KafkaCtor, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } =
+const { Kafka: KafkaCtor, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes, ConfigResourceTypes } =
   kafkajs;
+
+/** DYNAMIC_TOPIC_CONFIG in DescribeConfigs: a value set on the topic itself, not a broker default. */
+const TOPIC_CONFIG_SOURCE = 1;
 
 export type SaslMechanism = 'scram-sha-512' | 'scram-sha-256' | 'plain';
 
@@ -50,6 +53,12 @@ export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
   readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface TopicState {
+  readonly partitions: number;
+  /** Values set on the topic itself (DescribeConfigs source DYNAMIC_TOPIC_CONFIG). */
+  readonly config: Readonly<Record<string, string>>;
 }
 
 export type AclOperation = 'READ' | 'WRITE' | 'DESCRIBE' | 'CREATE' | 'ALL';
@@ -187,6 +196,13 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet; never relies on auto-creation. Returns the names created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
+  /** Partition count and the values set on each topic itself (not broker defaults), for existing topics. */
+  describeTopics(topics: readonly string[]): Promise<Map<string, TopicState>>;
+  /**
+   * Sets a topic's own configuration to exactly `config`: AlterConfigs (kafkajs has no incremental
+   * variant) replaces every value set on the topic, so pass the values to keep as well.
+   */
+  replaceTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<void>;
   createAcls(grants: readonly AclGrant[]): Promise<void>;
   /**
    * The ALLOW entries a filter matches (an omitted field matches anything), as far as AclGrant can
@@ -396,6 +412,34 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         return names;
       }),
     deleteTopics: (topics) => translated(() => admin.deleteTopics({ topics: [...topics] })),
+    describeTopics: (topics) =>
+      translated(async () => {
+        const states = new Map<string, TopicState>();
+        if (topics.length === 0) return states;
+        const existing = new Set(await admin.listTopics());
+        const names = topics.filter((t) => existing.has(t));
+        if (names.length === 0) return states;
+        const [metadata, described] = await Promise.all([
+          admin.fetchTopicMetadata({ topics: names }),
+          admin.describeConfigs({ includeSynonyms: false, resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })) }),
+        ]);
+        const partitions = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+        for (const resource of described.resources) {
+          const config: Record<string, string> = {};
+          for (const entry of resource.configEntries) {
+            if (entry.configSource === TOPIC_CONFIG_SOURCE && entry.configValue !== null) config[entry.configName] = entry.configValue;
+          }
+          states.set(resource.resourceName, { partitions: partitions.get(resource.resourceName) ?? 0, config });
+        }
+        return states;
+      }),
+    replaceTopicConfig: (topic, config) =>
+      translated(async () => {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }],
+        });
+      }),
     createAcls: (grants) =>
       translated(async () => {
         await admin.createAcls({

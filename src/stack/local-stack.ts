@@ -188,7 +188,8 @@ function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string
     'transaction.state.log.min.isr=1',
     'transaction.state.log.num.partitions=8',
     'group.initial.rebalance.delay.ms=0',
-    'log.retention.check.interval.ms=300000',
+    // Once a minute, so that the consultation topics' minutes of retention really apply (topology.ts).
+    'log.retention.check.interval.ms=60000',
     '',
   ].join('\n');
 }
