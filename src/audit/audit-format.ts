@@ -80,6 +80,8 @@ export function eventLabel(entry: Pick<AuditEntry, 'event' | 'outcome'>): string
       return 'authorization changed';
     case 'DEAD_LETTER':
       return 'unreadable message';
+    case 'LIST_ENTRY_DELIVERED':
+      return 'named in a list delivered';
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Catalogue } from '../domain/catalogue.js';
-import { composeAnswer, retainUntilFor } from '../domain/exchange.js';
+import { composeAnswer, listSubjects, retainUntilFor } from '../domain/exchange.js';
 import { REFUSAL_CODES, refusal, type Refusal } from '../domain/refusal-codes.js';
 import { maskNissIn, type Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
@@ -17,6 +17,7 @@ import {
   dayOf,
   employerRecord,
   periodRecords,
+  replyTopic,
   type AuditRecordValue,
   type ExchangeTimeoutRecord,
   type ReplyRecord,
@@ -83,6 +84,8 @@ export function replyTransform(deps: ReplyPipelineDeps) {
     readonly removedBlocks: readonly string[];
     readonly removedFields: readonly string[];
     readonly newNiss: string | null;
+    /** A list service's answer (22/046): the persons it names, each audited on their own. */
+    readonly listSubjects?: readonly string[];
   }
 
   const refusalAnswer = (r: Refusal, exchange: PendingExchange, newNiss: string | null = null): Answer => ({
@@ -169,6 +172,7 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       removedBlocks: composed.removedBlocks,
       removedFields: composed.removedFields,
       newNiss: null,
+      ...(service.mode === 'batch' ? { listSubjects: listSubjects(service, composed.payload) } : {}),
     };
   };
 
@@ -212,14 +216,20 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       removedBlocks: [...answer.removedBlocks],
       removedFields: [...answer.removedFields],
     });
+    // A list names many persons: each gets a record of their own, findable by NISS (10/012 §23: "concernant
+    // quelle personne"), in the same transaction as the list.
+    const entries = (answer.listSubjects ?? []).map((niss) =>
+      auditOut({ ...audit, eventType: 'LIST_ENTRY_DELIVERED', subjectNiss: niss, deliveredBlocks: [...answer.deliveredBlocks], removedBlocks: [], removedFields: [] }),
+    );
     return [
       {
-        topic: topics.replies(exchange.requester),
+        topic: replyTopic(topics, exchange.requester, exchange.channel ?? 'replies'),
         key: exchange.replyKey,
         value: codec.encode(EXCHANGE_RECORD.reply, reply),
         headers: { type: MESSAGE_TYPE.reply, ticket: exchange.ticket },
       },
       auditOut(audit),
+      ...entries,
     ];
   };
 

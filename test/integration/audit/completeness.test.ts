@@ -2,20 +2,27 @@
  * Audit completeness: after the demo (run in-process on a switch of its own, as `npm run demo` does),
  * the audit trail holds exactly one outcome record per reply delivered — as many per outcome as there
  * are replies with that status — and one MUTATION_DELIVERED record per change delivered to a
- * subscriber. Both sides are read from Kafka to their end, not taken from what the demo reports.
+ * subscriber, and one LIST_ENTRY_DELIVERED record per person named in each list delivered. Both sides
+ * are read from Kafka to their end, not taken from what the demo reports.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchAudit } from '../../../src/audit/audit-search.js';
+import { loadCatalogue } from '../../../src/config/load-catalogue.js';
+import { payloadRecordNames } from '../../../src/config/payload-records.js';
 import { DEFAULT_CONFIG_DIR } from '../../../src/config/project-paths.js';
-import { loadInstitutions } from '../../../src/config/load-institutions.js';
+import { consultationOf, loadInstitutions } from '../../../src/config/load-institutions.js';
 import type { DemoReport } from '../../../src/demo/demo-table.js';
 import { runDemo } from '../../../src/demo/run-demo.js';
 import { EXCHANGE_RECORD, type AuditEventType, type AuditRecordValue, type ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import { MUTATION_RECORD, type MutationRecord } from '../../../src/gateway/mutation-pipeline.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { loadAvroCodec } from '../../../src/messaging/avro-codec.js';
 import { createKafkaClient, type InMessage, type KafkaClient } from '../../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../../src/messaging/topic-reader.js';
 import { topicNames } from '../../../src/messaging/topics.js';
 import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
+import { INVALIDITY_SERVICE } from '../../../src/sources/invalidity-batch.js';
 import { principalPasswordVariable } from '../../../src/stack/principal-connection.js';
 import { uniqueName } from '../../support/kafka-helpers.js';
 import { removeSwitchLeftovers } from '../../support/prefix-cleanup.js';
@@ -91,11 +98,19 @@ describe('audit completeness after the demo', () => {
     replies = [];
     mutations = [];
     for (const { id } of institutions.institutions) {
-      for (const message of await readAll(client, topics.replies(id))) {
-        if (message.headers.type === 'reply' && message.value) replies.push(codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, message.value));
+      // An institution with a consultation application (ONVA's DOLSIS, 19/010 §37) is answered on its
+      // consultations topic too.
+      const replyTopics = consultationOf(institutions, id) === null ? [topics.replies(id)] : [topics.replies(id), topics.consultations(id)];
+      for (const topic of replyTopics) {
+        for (const message of await readAll(client, topic)) {
+          if (message.headers.type === 'reply' && message.value) replies.push(codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, message.value));
+        }
       }
       for (const message of await readAll(client, topics.mutations(id))) {
-        if (message.headers.type === 'mutation' && message.headers.ticket) mutations.push({ institution: id, ticket: message.headers.ticket });
+        if (message.headers.type !== 'mutation' || !message.headers.ticket || !message.value) continue;
+        // Delivered through a mandatory intermediary (10/012: magda), a change is the beneficiary's.
+        const mutation = codec.decode<MutationRecord>(MUTATION_RECORD.delivered, message.value);
+        mutations.push({ institution: mutation.onBehalfOf ?? id, ticket: message.headers.ticket });
       }
     }
     audit = (await readAll(client, topics.audit)).map((m) => codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, m.value as Buffer));
@@ -118,7 +133,7 @@ describe('audit completeness after the demo', () => {
     expect(printedReplies.length).toBeGreaterThan(0);
     for (const result of printed) {
       const ticket = result.outcome.ticket as string;
-      if (result.scenario.send.kind === 'mutation') expect(changes, `scenario ${result.scenario.number}`).toContain(`${result.scenario.requester} ${ticket}`);
+      if (result.scenario.send.kind === 'mutation') expect(changes, `scenario ${result.scenario.number}`).toContain(`${result.scenario.beneficiary ?? result.scenario.requester} ${ticket}`);
       else expect(byTicket.get(ticket), `scenario ${result.scenario.number}`).toBe(result.outcome.status);
     }
     // The quarterly lists' replies are on the topic too (the demo prints them as one row).
@@ -157,5 +172,49 @@ describe('audit completeness after the demo', () => {
       .map((r) => `${r.requester} ${r.ticket}`)
       .sort();
     expect(recorded).toEqual(mutations.map((m) => `${m.institution} ${m.ticket}`).sort());
+  });
+
+  it('for every list delivered, one LIST_ENTRY_DELIVERED record per entry of its payload, under its ticket', () => {
+    const catalogue = loadCatalogue(join(DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR });
+    const recordName = payloadRecordNames(catalogue, SCHEMA_DIR).get(INVALIDITY_SERVICE) as string;
+    expect(catalogue.services.get(INVALIDITY_SERVICE)?.mode).toBe('batch');
+    const lists = replies.filter((r) => r.service === INVALIDITY_SERVICE && r.status === 'OK');
+    // The demo asks for quarterly lists: there is something to count.
+    expect(lists.length).toBeGreaterThan(0);
+    const named = audit.filter((r) => r.eventType === 'LIST_ENTRY_DELIVERED');
+    const namedPerTicket = new Map<string, string[]>();
+    for (const record of named) {
+      const list = namedPerTicket.get(record.ticket ?? '(none)') ?? [];
+      list.push(record.subjectNiss ?? '(none)');
+      namedPerTicket.set(record.ticket ?? '(none)', list);
+    }
+    let entries = 0;
+    for (const reply of lists) {
+      expect(reply.payload, reply.ticket).not.toBeNull();
+      expect(codec.recordNameOf(reply.payload as Buffer)).toBe(recordName);
+      const payload = codec.decode<{ entries: Array<{ niss: string }> }>(recordName, reply.payload as Buffer);
+      const subjects = namedPerTicket.get(reply.ticket) ?? [];
+      expect(subjects.length, `list ${reply.ticket}`).toBe(payload.entries.length);
+      expect([...subjects].sort(), `list ${reply.ticket}`).toEqual(payload.entries.map((e) => e.niss).sort());
+      entries += payload.entries.length;
+    }
+    expect(entries).toBeGreaterThan(0);
+    // And none under a ticket that is not a list delivered (a refused or empty list names nobody).
+    const listTickets = new Set(lists.map((r) => r.ticket));
+    expect([...namedPerTicket.keys()].filter((t) => !listTickets.has(t))).toEqual([]);
+    expect(named).toHaveLength(entries);
+  });
+
+  it('bcss audit search --niss finds a person of one of the demo’s quarterly lists, by the list that named them', async () => {
+    const recordName = payloadRecordNames(loadCatalogue(join(DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR }), SCHEMA_DIR).get(INVALIDITY_SERVICE) as string;
+    const list = replies.find((r) => r.service === INVALIDITY_SERVICE && r.status === 'OK') as ReplyRecord;
+    const entries = codec.decode<{ entries: Array<{ niss: string }> }>(recordName, list.payload as Buffer).entries;
+    const person = entries[Math.floor(entries.length / 2)] as { niss: string };
+    const client = createKafkaClient(stack.kafka, silentLogger);
+    const result = await searchAudit({ client, codec, topics, niss: person.niss, principal: 'admin' });
+    expect(result.undecodable).toEqual([]);
+    expect(result.records.filter((r) => r.event === 'LIST_ENTRY_DELIVERED' && r.ticket === list.ticket)).toEqual([
+      expect.objectContaining({ subjectNiss: person.niss, requester: 'onss', deliberation: '22/046', outcome: 'OK' }),
+    ]);
   });
 });
