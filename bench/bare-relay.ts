@@ -62,7 +62,8 @@ export async function startBareRelay(options: BareRelayOptions): Promise<Running
       await runTransactionalPipeline({
         client: options.client,
         groupId: `${options.instanceName}.requests`,
-        topics: [topics.patterns.requests],
+        // As the gateway's request stage subscribes: both kinds of requests topics (ONVA's requests go to its consultation-requests topic).
+        topics: [topics.patterns.requests, topics.patterns.consultationRequests],
         transactionalIdPrefix: `${options.instanceName}.requests`,
         logger: options.logger,
         chunkSize: options.chunkSize,

@@ -3,12 +3,14 @@ import { EXCHANGE_RECORD, type ReplyRecord, type SourceReplyRecord } from '../sr
 import type { AvroCodec } from '../src/messaging/avro-codec.js';
 import type { InMessage, KafkaClient, MessageConsumer, MessageProducer, OutMessage } from '../src/messaging/kafka-client.js';
 import type { TopicNames } from '../src/messaging/topics.js';
-import { baselineMessage, gatewayMessage, type ExchangeKind, type LoadPlan, type Outgoing } from './load-plan.js';
+import { baselineMessage, gatewayAnswerTopics, gatewayMessage, type ExchangeKind, type LoadPlan, type Outgoing } from './load-plan.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 
 /**
  * The institutions' side of the measurement, in the benchmark's own process: it sends requests on
- * the onva and magda requests topics and reads their replies topics. Every time is taken on this
+ * ONVA's consultation-requests topic (19/010 §37: consultation only) and MAGDA's requests topic, and
+ * reads where they are answered: ONVA's consultations and MAGDA's replies topics from the gateway,
+ * ONVA's replies topic from the bare relay. Every time is taken on this
  * process's one monotonic clock: a request's send time (for the open loop, the time its schedule
  * said it was due, so that a stalled producer shows as latency instead of hiding it) and the time
  * its reply was handed to this process by the consumer.
@@ -144,8 +146,10 @@ export class LoadGenerator {
     this.producer = await client.producer();
     this.consumer = await client.consumer({
       groupId: `${topics.prefix}.load-generator`,
-      // The relay sends every reply to onva's topic; the gateway answers each requester on its own.
-      topics: [topics.replies('onva'), topics.replies('magda')],
+      // The gateway answers each requester on its own answer topic (ONVA on its consultations topic: a
+      // CONSULTATION_ONLY refusal on its replies topic would then show as unanswered); the relay sends
+      // every reply to onva's replies topic.
+      topics: this.deps.target === 'gateway' ? gatewayAnswerTopics(topics) : [topics.replies('onva'), topics.replies('magda')],
       fromBeginning: true,
     });
     await this.consumer.run(async (batch) => this.onReplies(batch.messages));

@@ -14,7 +14,9 @@ import { SOURCE_HEADER } from './bare-relay.js';
  * for the generated persons:
  *
  * - identification (19/010): ONVA's inspection asks the registers about a person it integrated
- *   (capacity `inspection`, from 2023-01-01, no employer). Small answer, little to filter.
+ *   (capacity `inspection`, from 2023-01-01, no employer). Small answer, little to filter. 19/010
+ *   grants it for consultation only (§3, §37): ONVA asks through its consultation application, on
+ *   its consultation-requests topic, and is answered on its consultations topic.
  * - DmfA (10/012): MAGDA asks for VAPH about a personal assistant VAPH integrated for one employer
  *   (capacity `pab-assistant`, employer-bound). The simulated ONSS over-delivers the person's whole
  *   record — every employer, every block, a quarter either side — so the switch drops other
@@ -29,6 +31,12 @@ export interface BenchRequest {
   readonly kind: ExchangeKind;
   /** The institution whose requests topic carries it. */
   readonly requester: 'onva' | 'magda';
+  /**
+   * Which of its requests topics: `consultation` (its consultation application's consultation-requests
+   * topic, answered on its consultations topic: ONVA, 19/010 §37) or `replies` (its requests topic,
+   * answered on its replies topic: MAGDA).
+   */
+  readonly channel: 'consultation' | 'replies';
   readonly niss: string;
   /** ONSS number of the employer of the employer–worker link (DmfA only). */
   readonly employerId: string | null;
@@ -114,9 +122,9 @@ export function createLoadPlan(options: {
     next() {
       if (prng() < options.dmfaShare) {
         const subject = pick(dmfa);
-        return { kind: 'dmfa', requester: 'magda', niss: subject.niss, employerId: subject.employerId };
+        return { kind: 'dmfa', requester: 'magda', channel: 'replies', niss: subject.niss, employerId: subject.employerId };
       }
-      return { kind: 'identification', requester: 'onva', niss: pick(identification), employerId: null };
+      return { kind: 'identification', requester: 'onva', channel: 'consultation', niss: pick(identification), employerId: null };
     },
   };
 }
@@ -124,6 +132,16 @@ export function createLoadPlan(options: {
 export interface Outgoing {
   readonly topic: string;
   readonly message: OutMessage;
+}
+
+/** The topic a request is sent on: its requester's requests topic of its channel. */
+export function requestTopic(topics: TopicNames, request: Pick<BenchRequest, 'requester' | 'channel'>): string {
+  return request.channel === 'consultation' ? topics.consultationRequests(request.requester) : topics.requests(request.requester);
+}
+
+/** Where the gateway answers the benchmark's requests: ONVA's consultations topic and MAGDA's replies topic. */
+export function gatewayAnswerTopics(topics: TopicNames): string[] {
+  return [topics.consultations('onva'), topics.replies('magda')];
 }
 
 /** A Request as an institution sends it to the switch; `id` becomes its requestId. */
@@ -140,7 +158,7 @@ export function gatewayMessage(codec: AvroCodec, topics: TopicNames, request: Be
     requestedBlocks: null,
     sentAt,
   };
-  return { topic: topics.requests(request.requester), message: { key: request.niss, value: codec.encode(EXCHANGE_RECORD.request, record) } };
+  return { topic: requestTopic(topics, request), message: { key: request.niss, value: codec.encode(EXCHANGE_RECORD.request, record) } };
 }
 
 /**
@@ -166,7 +184,7 @@ export function baselineMessage(
     deadline: sentAt + 30_000,
   };
   return {
-    topic: topics.requests(request.requester),
+    topic: requestTopic(topics, request),
     message: {
       key: request.niss,
       value: codec.encode(EXCHANGE_RECORD.sourceRequest, record),

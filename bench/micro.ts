@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Runtime } from '../src/cli/runtime.js';
 import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/authorization.js';
 import { decodeLines, encodeLines, type Integration } from '../src/domain/directory.js';
-import { checkRequest, composeAnswer, decideForward, type CheckedRequest, type ExchangeRules } from '../src/domain/exchange.js';
+import { checkRequest, composeAnswer, decideForward, type Channel, type CheckedRequest, type ExchangeRules } from '../src/domain/exchange.js';
 import { isValidNiss, parseNiss } from '../src/domain/niss.js';
 import {
   EXCHANGE_RECORD,
@@ -123,7 +123,11 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     return message(out.topic, i, out.message.key ?? null, out.message.value);
   });
   const decoded = requests.map((m) => codec.decode<RequestRecord>(EXCHANGE_RECORD.request, m.value as Buffer));
-  const checked = decoded.map((r) => checkRequest(r, r.requester, rules, today)).filter((c): c is CheckedRequest => c.ok);
+  // ONVA's come through its consultation application (19/010 §37), as the request stage tells by the topic.
+  const channelOf = (topic: string): Channel => (topics.patterns.consultationRequests.test(topic) ? 'consultation' : 'replies');
+  const checked = decoded
+    .map((r, i) => checkRequest(r, r.requester, rules, today, channelOf((requests[i] as InMessage).topic)))
+    .filter((c): c is CheckedRequest => c.ok);
   if (checked.length !== decoded.length) throw new Error('micro: some requests of the load are refused by the checks');
 
   // The pending store as Redis holds it (JSON), the directory as a map.
@@ -240,9 +244,10 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     decideAuthorization(rules.authorizations, authRequests()),
   );
   const nextDecoded = cycle(decoded);
+  const nextToCheck = cycle(decoded.map((r, i) => ({ r, channel: channelOf((requests[i] as InMessage).topic) })));
   await add('request_checks', 'checkRequest: sender, service, NISS, employer, period, authorization', () => {
-    const r = nextDecoded();
-    return checkRequest(r, r.requester, rules, today);
+    const { r, channel } = nextToCheck();
+    return checkRequest(r, r.requester, rules, today, channel);
   });
   const nextChecked = cycle(checked);
   await add('directory_decision', "decideForward: the beneficiary's lines, capacity, employer, period clipped", () => {

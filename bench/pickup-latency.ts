@@ -16,7 +16,8 @@ import { summarizeLatencies } from './stats.js';
  * turn, one transaction each, so a message waits for the transactions of the other partitions of
  * the same fetch; `--delay` stands for the Redis round trips of the gateway's transforms.
  *
- * Two requests topics of `--partitions` partitions each (as onva and magda in the benchmark) are fed
+ * Two requests topics of `--partitions` partitions each (as in the benchmark: ONVA's
+ * consultation-requests topic — 19/010 §37, it asks through DOLSIS — and MAGDA's requests topic) are fed
  * at `--rate` messages/s; the transform forwards them and records `taken up − produced` (the
  * message's Kafka timestamp, same machine). With `--no-pipeline` nothing consumes: the broker's CPU
  * is then that of the producing alone, and the difference that of the pipeline's transactions. Its
@@ -42,7 +43,7 @@ const { logger, concurrentTransactionRetries } = createBenchLogger('pickup-laten
 const runtime = await connectRuntime(logger);
 await probeStack(runtime);
 const topics = topicNames(`bench-${randomBytes(3).toString('hex')}-x`);
-const inputs = [topics.requests('onva'), topics.requests('magda')];
+const inputs = [topics.consultationRequests('onva'), topics.requests('magda')];
 const output = topics.sourceRequests('onss');
 const admin = await runtime.client.admin();
 const specs = [...inputs, output].map((topic) => ({ topic, partitions: options.partitions }));
@@ -55,7 +56,8 @@ try {
   const pipeline = !options.pipeline ? null : await runTransactionalPipeline({
     client: runtime.client,
     groupId: `${topics.prefix}.pipeline`,
-    topics: [topics.patterns.requests],
+    // As the gateway's request stage subscribes: both kinds of requests topics.
+    topics: [topics.patterns.requests, topics.patterns.consultationRequests],
     transactionalIdPrefix: `${topics.prefix}.pipeline`,
     logger,
     partitionsConsumedConcurrently: options.concurrency,

@@ -12,6 +12,7 @@ export {
   ReplyDecodeError,
   REPLY_RECORD,
   REQUEST_RECORD,
+  type ExchangeChannel,
   type ExchangeClient,
   type ExchangeClientOptions,
   type ExchangeOk,

@@ -2,8 +2,15 @@
  * `bcss request --as INSTITUTION --service S --niss N --period P ...`: one request through the switch,
  * as the institution's own principal, and its reply printed. Exit code 0 for data, 2 for a refusal,
  * 1 when there is no answer (bad input, no access, timeout).
+ *
+ * `--consultation`: as the institution's consultation application instead (config/institutions.yaml
+ * `consultation.principal`, e.g. onva-dolsis for ONVA: 19/010 §37), on its consultation-requests topic,
+ * answered on its consultations topic — the only channel on which data granted for consultation only
+ * are answered.
  */
 import type { Command } from 'commander';
+import { consultationOf, loadInstitutions } from '../config/load-institutions.js';
+import { DEFAULT_CONFIG_DIR } from '../config/project-paths.js';
 import { createExchangeClient, ExchangeTimeoutError, type ExchangeClient, type ExchangeReply } from '../client/exchange-client.js';
 import { formatReply, payloadJson, type PayloadFormat } from '../client/reply-format.js';
 import { buildRequest, parseBlockList, RequestInputError, type RequestInput, type RequestInputField } from '../client/request-input.js';
@@ -26,6 +33,8 @@ export interface RequestCommandOptions {
   readonly timeout: string;
   readonly json?: boolean;
   readonly payload?: string;
+  /** As the institution's consultation application, on its consultation channel. */
+  readonly consultation?: boolean;
 }
 
 export interface RequestCommandIo {
@@ -64,15 +73,15 @@ function inputOf(options: RequestCommandOptions): RequestInput {
   };
 }
 
-function explain(error: unknown, institution: string): string {
+function explain(error: unknown, principal: string): string {
   if (error instanceof RequestInputError) return `${OPTION_OF[error.field]}: ${error.detail}`;
   if (error instanceof ExchangeTimeoutError) {
     return `no reply within ${error.timeoutMs} ms to request ${error.requestId}; it was sent, and the switch may still answer it. Is the gateway running (npm start)?`;
   }
   if (error instanceof PrincipalConnectionError) return error.message;
   if (error instanceof MessagingError) {
-    if (error.type === 'SASL_AUTHENTICATION_FAILED') return `Kafka did not accept the credentials of ${institution}: ${error.message}`;
-    if (error.accessDenied) return `Kafka refused ${institution} (${error.type}): are its ACLs in place? ${error.message}`;
+    if (error.type === 'SASL_AUTHENTICATION_FAILED') return `Kafka did not accept the credentials of ${principal}: ${error.message}`;
+    if (error.accessDenied) return `Kafka refused ${principal} (${error.type}): are its ACLs in place? ${error.message}`;
     return `Kafka: ${error.type}: ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
@@ -101,6 +110,18 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
   } catch (error) {
     return fail(explain(error, institution));
   }
+  // The principal that speaks: the institution's own, or its consultation application's.
+  let principal = institution;
+  if (options.consultation) {
+    let application: string | null;
+    try {
+      application = consultationOf(loadInstitutions(io.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR), institution);
+    } catch (error) {
+      return fail(`--consultation: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (application === null) return fail(`--consultation: ${institution} has no consultation application in config/institutions.yaml`);
+    principal = application;
+  }
 
   let client: ExchangeClient | undefined;
   let reply: ExchangeReply | undefined;
@@ -108,8 +129,10 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
   try {
     const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
     client = await createExchangeClient({
-      connection: principalConnection(institution, { env: io.env }),
+      connection: principalConnection(principal, { env: io.env }),
       institution,
+      channel: options.consultation ? 'consultation' : 'replies',
+      principal,
       topics,
       // Logs go to stderr: stdout carries the reply (JSON with --json).
       logger: createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr }),
@@ -117,7 +140,7 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
     });
     reply = await client.request(input);
   } catch (error) {
-    failure = explain(error, institution);
+    failure = explain(error, principal);
   }
   if (reply) {
     io.stdout.write(options.json ? `${payloadJson(reply)}\n` : formatReply(reply, { payload: payloadFormat }));
@@ -150,6 +173,10 @@ export function registerRequestCommand(
     .option('--timeout <ms>', 'how long to wait for the reply', '30000')
     .option('--payload <format>', 'summary, json or none', 'summary')
     .option('--json', 'print the reply as JSON')
+    .option(
+      '--consultation',
+      "as the institution's consultation application (its own principal, e.g. onva-dolsis): sent on its consultation-requests topic, answered on its consultations topic — required for data granted for consultation only (19/010)",
+    )
     .action(async (options: RequestCommandOptions) => {
       const code = await runRequestCommand(options, io);
       process.exit(code);

@@ -1,6 +1,8 @@
 /**
  * The institutions' side of the exchange: publish a Request on the institution's requests topic and
- * wait for the Reply that carries its requestId on the institution's replies topic.
+ * wait for the Reply that carries its requestId on the institution's replies topic — or, with
+ * `channel: 'consultation'`, as the institution's consultation application (19/010 §37: ONVA's DOLSIS,
+ * which shows data and stores none), on its consultation-requests topic and its consultations topic.
  *
  * One producer and one reply consumer per client. The consumer's group is new for every client and
  * starts at the end offsets read before anything is sent, so that a reply can neither be missed (it
@@ -203,10 +205,30 @@ export function toExchangeReply<P = unknown>(record: ReplyRecord, codec: AvroCod
   };
 }
 
+/**
+ * Which pair of the institution's topics a client uses: `replies` (its requests and replies topics, as
+ * its machine principal) or `consultation` (its consultation-requests and consultations topics, as its
+ * consultation application's principal: data granted for consultation only are answered there alone).
+ */
+export type ExchangeChannel = 'replies' | 'consultation';
+
 export interface ExchangeClientOptions {
   readonly connection: KafkaConnection;
   /** The institution this client speaks as: its requests topic, its replies topic, its principal. */
   readonly institution: string;
+  /**
+   * Default `replies`. `consultation`: sends on `consultationRequests(institution)` and reads
+   * `consultations(institution)`; the connection is then the consultation application's principal
+   * (config/institutions.yaml `consultation.principal`, e.g. onva-dolsis), which alone may use them.
+   */
+  readonly channel?: ExchangeChannel;
+  /**
+   * The principal the connection authenticates as: its consumer groups are named
+   * `<prefix>.<principal>.client.<uuid>`, the prefix its ACLs grant. Default: the institution on the
+   * replies channel; on the consultation channel the connection's SASL user name (the application's
+   * principal), else the institution.
+   */
+  readonly principal?: string;
   /** Default: `topicNames('bcss')`. */
   readonly topics?: TopicNames;
   /** Default: the project's schemas. */
@@ -230,6 +252,10 @@ export interface RequestManyOptions extends RequestOptions {
 export interface ExchangeClient {
   readonly institution: string;
   readonly topics: TopicNames;
+  readonly channel: ExchangeChannel;
+  /** Where its requests go and its replies come from. */
+  readonly requestsTopic: string;
+  readonly repliesTopic: string;
   /** Checks the input, sends the request and resolves with its reply (refusals included). */
   request<P = unknown>(input: RequestInput, options?: RequestOptions): Promise<ExchangeReply<P>>;
   /** As `request`, but a refusal rejects with {@link ExchangeRefusalError}. */
@@ -270,8 +296,14 @@ export async function createExchangeClient(options: ExchangeClientOptions): Prom
   const codec = options.codec ?? loadAvroCodec(SCHEMA_DIR);
   const log = (options.logger ?? silentLogger).child({ module: 'exchange-client', institution });
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const requestsTopic = topics.requests(institution);
-  const repliesTopic = topics.replies(institution);
+  const channel: ExchangeChannel = options.channel ?? 'replies';
+  if (channel !== 'replies' && channel !== 'consultation') throw new Error(`channel: replies or consultation, not ${String(channel)}`);
+  const requestsTopic = channel === 'consultation' ? topics.consultationRequests(institution) : topics.requests(institution);
+  const repliesTopic = channel === 'consultation' ? topics.consultations(institution) : topics.replies(institution);
+  const principal = assertEntityId(
+    options.principal ?? (channel === 'consultation' ? (options.connection.sasl?.username ?? institution) : institution),
+    'principal',
+  );
   const kafka = createKafkaClient(options.connection, options.logger ?? silentLogger);
 
   const pending = new Map<string, Pending>();
@@ -338,8 +370,8 @@ export async function createExchangeClient(options: ExchangeClientOptions): Prom
   let consumer: MessageConsumer | undefined;
   try {
     consumer = await kafka.consumer({
-      // The prefix the institution's ACLs grant: <prefix>.<institution>.
-      groupId: `${topics.prefix}.${institution}.client.${randomUUID()}`,
+      // The prefix the principal's ACLs grant: <prefix>.<principal>.
+      groupId: `${topics.prefix}.${principal}.client.${randomUUID()}`,
       topics: [repliesTopic],
       fromBeginning: false,
       readCommitted: true,
@@ -394,6 +426,9 @@ export async function createExchangeClient(options: ExchangeClientOptions): Prom
   const client: ExchangeClient = {
     institution,
     topics,
+    channel,
+    requestsTopic,
+    repliesTopic,
 
     request<P>(input: RequestInput, requestOptions?: RequestOptions) {
       let record: RequestRecord;

@@ -153,6 +153,7 @@ export const DeliberationFileSchema = z.strictObject({
     })
     .nullable()
     .default(null),
+  consultationOnly: z.strictObject({ paragraphs: Paragraphs, text: z.string().min(1) }).nullable().default(null),
   versions: z.array(VersionSchema).min(1),
 });
 

@@ -142,6 +142,7 @@ export function buildDeliberation(file: string, stem: string, data: unknown, cat
     purpose: yaml.purpose,
     logging: yaml.logging,
     access: yaml.access,
+    consultationOnly: yaml.consultationOnly,
     versions,
   };
 }

@@ -173,6 +173,12 @@ export interface Deliberation {
   readonly purpose: Purpose;
   readonly logging: LoggingRequirements;
   readonly access: AccessRestrictions | null;
+  /**
+   * The data may only be consulted, never stored (19/010 §3, §37: "en consultation, via l'application web
+   * DOLSIS", which "ne prévoit pas de fonctionnalité d'enregistrement"): answered only on the
+   * institution's consultation channel, refused CONSULTATION_ONLY on its replies topic.
+   */
+  readonly consultationOnly: { readonly paragraphs: string; readonly text: string } | null;
   /** Ordered by `inForce.from`; periods do not overlap. */
   readonly versions: readonly DeliberationVersion[];
 }

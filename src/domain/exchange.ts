@@ -92,12 +92,19 @@ function refuse(code: Refusal['code'], detail: string, grant: AuthorizationGrant
 
 const CATEGORY = /^\d{3}$/;
 
+/**
+ * Where a request came from and its answer goes: the institution's requests and replies topics, or its
+ * consultation application's pair (19/010 §37: data shown, never stored).
+ */
+export type Channel = 'replies' | 'consultation';
+
 /** Steps 1–4: everything that needs no lookup. `today` is the day the request is decided for. */
 export function checkRequest(
   request: ExchangeRequest,
   topicInstitution: string,
   rules: ExchangeRules,
   today: IsoDate,
+  channel: Channel = 'replies',
 ): CheckedRequest | RefusedRequest {
   if (request.requester !== topicInstitution) {
     return refuse(
@@ -147,6 +154,16 @@ export function checkRequest(
     date: today,
   });
   if (!decision.ok) return { ok: false, refusal: decision.refusal, grant: null, effectivePeriods: [] };
+
+  // Data granted for consultation only never go to a topic the institution's own systems read and keep.
+  if (decision.consultationOnly !== null && channel !== 'consultation') {
+    return refuse(
+      'CONSULTATION_ONLY',
+      `deliberation ${decision.deliberation} grants ${service.id} data for consultation only (${decision.consultationOnly.paragraphs}): ` +
+        'ask through the consultation application; its answers are not for storage',
+      decision,
+    );
+  }
 
   // Keys the deliberation demands on top of the catalogue's.
   if (decision.keys?.employer === 'required' && employer === null) {
@@ -351,4 +368,20 @@ export function composeAnswer(service: ServiceDefinition, rules: AnswerRules, so
 /** The last day the requester may keep what it receives today, from the deliberation version applied. */
 export function retainUntilFor(grant: Pick<AuthorizationGrant, 'retention'>, receivedOn: IsoDate): IsoDate | null {
   return retainUntil(grant.retention, receivedOn);
+}
+
+/**
+ * The persons a list service's (filtered) answer names: the `niss` key of the rows of its top-level
+ * blocks (22/046: one entry per person entering invalidity), in order, each once.
+ */
+export function listSubjects(service: ServiceDefinition, payload: Record<string, unknown>): string[] {
+  const subjects = new Set<string>();
+  for (const id of service.topBlocks) {
+    const block = service.blocks.get(id);
+    if (!block || !block.keyFields.includes('niss')) continue;
+    const value = payload[block.path];
+    const rows = Array.isArray(value) ? value : isRecord(value) ? [value] : [];
+    for (const row of rows) if (isRecord(row) && typeof row.niss === 'string' && row.niss !== '') subjects.add(row.niss);
+  }
+  return [...subjects];
 }

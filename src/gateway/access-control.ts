@@ -12,7 +12,10 @@ import type { TopicNames } from '../messaging/topics.js';
  * - a source (principal `source-<id>`) reads its requests and writes its replies and mutations;
  * - the gateway reads what institutions and sources send and writes what they receive, writes the
  *   audit trail and dead letters, and never reads them back;
+ * - an institution's consultation application (19/010 §37: DOLSIS) writes its consultation requests and
+ *   reads their answers, nothing else; the institution itself reads neither;
  * - an auditor reads the audit trail and its seals, nothing else;
+ * - an operator reads the dead letters, nothing else;
  * - the audit sealer reads the audit trail and reads and writes its seals, nothing else (in its own
  *   groups and transactional ids), so that the principal that writes the trail never seals it.
  *
@@ -76,10 +79,12 @@ export function accessControlList(topics: TopicNames, institutions: Institutions
   const list = new GrantList(topics);
   const institutionIds = institutions.institutions.map((i) => i.id);
   const sourceIds = institutions.sources.map((s) => s.id);
+  const consulting = institutions.institutions.flatMap((i) => (i.consultation ? [{ id: i.id, principal: i.consultation.principal }] : []));
 
   const gateway = 'gateway';
   list.topicAccess(gateway, 'READ', [
     ...institutionIds.flatMap((id) => [topics.requests(id), topics.directory(id)]),
+    ...consulting.map((c) => topics.consultationRequests(c.id)),
     ...sourceIds.flatMap((id) => [topics.sourceReplies(id), topics.sourceMutations(id)]),
     topics.directoryCommands,
     topics.directoryChangelog,
@@ -88,6 +93,7 @@ export function accessControlList(topics: TopicNames, institutions: Institutions
   ]);
   list.topicAccess(gateway, 'WRITE', [
     ...institutionIds.flatMap((id) => [topics.replies(id), topics.mutations(id)]),
+    ...consulting.map((c) => topics.consultations(c.id)),
     ...sourceIds.map((id) => topics.sourceRequests(id)),
     topics.directoryCommands,
     topics.directoryChangelog,
@@ -106,6 +112,14 @@ export function accessControlList(topics: TopicNames, institutions: Institutions
     list.ownGroups(id);
   }
 
+  // A consultation application sends and reads only through its own pair of topics: the institution's
+  // machine principal never reads a consultation, and the application nothing else.
+  for (const { id, principal } of consulting) {
+    list.topicAccess(principal, 'WRITE', [topics.consultationRequests(id)]);
+    list.topicAccess(principal, 'READ', [topics.consultations(id)]);
+    list.ownGroups(principal);
+  }
+
   for (const id of sourceIds) {
     const principal = sourcePrincipal(id);
     list.topicAccess(principal, 'READ', [topics.sourceRequests(id)]);
@@ -117,6 +131,12 @@ export function accessControlList(topics: TopicNames, institutions: Institutions
   for (const auditor of institutions.auditors) {
     list.topicAccess(auditor, 'READ', [topics.audit, topics.auditSeals]);
     list.ownGroups(auditor);
+  }
+
+  // Dead letters hold whole messages that could not be read, personal data included: operators only.
+  for (const operator of institutions.operators) {
+    list.topicAccess(operator, 'READ', [topics.deadLetter]);
+    list.ownGroups(operator);
   }
 
   const sealer = institutions.sealer;

@@ -89,7 +89,8 @@ export type AuditEventType =
   | 'DIRECTORY_REFUSED'
   | 'MUTATION_DELIVERED'
   | 'AUTHORIZATION_CHANGED'
-  | 'DEAD_LETTER';
+  | 'DEAD_LETTER'
+  | 'LIST_ENTRY_DELIVERED';
 
 export interface AuditRecordValue {
   readonly eventType: AuditEventType;
@@ -190,4 +191,12 @@ export function ticketFor(message: Pick<InMessage, 'topic' | 'partition' | 'offs
 /** The UTC day of an instant: the day the switch decides a request for. */
 export function dayOf(epochMs: number): IsoDate {
   return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/**
+ * Where the answer to a request goes: the institution's replies topic, or, for a request of its
+ * consultation application, the consultations topic only that application reads (19/010 §37).
+ */
+export function replyTopic(topics: TopicNames, institution: string, channel: 'replies' | 'consultation'): string {
+  return channel === 'consultation' ? topics.consultations(institution) : topics.replies(institution);
 }

@@ -78,6 +78,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
         store: deps.directoryStore,
         logger: deps.logger,
         instanceName: name,
+        authorizations: rules.authorizations,
       }),
     );
     // Replies first: answers to exchanges forwarded before a restart are taken up at once.
@@ -104,7 +105,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
       await runTransactionalPipeline({
         client: deps.client,
         groupId: `${name}.requests`,
-        topics: [deps.topics.patterns.requests],
+        topics: [deps.topics.patterns.requests, deps.topics.patterns.consultationRequests],
         transactionalIdPrefix: `${name}.requests`,
         logger: deps.logger,
         chunkSize: deps.chunkSize,

@@ -2,6 +2,7 @@ import type { AuthorizationGrant } from '../domain/authorization.js';
 import {
   checkRequest,
   decideForward,
+  type Channel,
   type CheckedRequest,
   type ExchangeRules,
   type ForwardDecision,
@@ -26,6 +27,7 @@ import {
   dayOf,
   employerRecord,
   periodRecords,
+  replyTopic,
   ticketFor,
   type AuditRecordValue,
   type ReplyRecord,
@@ -68,6 +70,8 @@ interface Context {
   readonly message: InMessage;
   /** The institution owning the topic: the sender. */
   readonly sender: string;
+  /** Its requests topic, or its consultation application's: the answer goes back the same way. */
+  readonly channel: Channel;
   readonly ticket: string;
   readonly receivedAt: number;
 }
@@ -138,7 +142,7 @@ export function requestTransform(deps: RequestPipelineDeps) {
     });
     return [
       {
-        topic: topics.replies(ctx.sender),
+        topic: replyTopic(topics, ctx.sender, ctx.channel),
         key: ctx.message.key,
         value: codec.encode(EXCHANGE_RECORD.reply, reply),
         headers: { type: MESSAGE_TYPE.reply, ticket: ctx.ticket },
@@ -186,6 +190,7 @@ export function requestTransform(deps: RequestPipelineDeps) {
       grantedFields: grant.grantedFields,
       rows: grant.rows,
       interimNeedsCategory: grant.keys?.employerCategoryForInterim === true && checked.employerCategory === null,
+      channel: ctx.channel,
       unauthorizedBlocks: grant.removedBlocks,
       includeFutureFields: grant.includesFutureFieldsOfBlocks,
       receivedAt: ctx.receivedAt,
@@ -238,7 +243,8 @@ export function requestTransform(deps: RequestPipelineDeps) {
         records.push(deadLetter(codec, topics, message, 'UNROUTABLE', 'the topic does not name an institution'));
         continue;
       }
-      const ctx: Context = { message, sender, ticket: ticketFor(message), receivedAt };
+      const channel: Channel = topics.patterns.consultationRequests.test(message.topic) ? 'consultation' : 'replies';
+      const ctx: Context = { message, sender, channel, ticket: ticketFor(message), receivedAt };
       try {
         const request = decodeRequest(codec, message);
         if (request instanceof CodecError) {
@@ -246,7 +252,7 @@ export function requestTransform(deps: RequestPipelineDeps) {
           records.push(...refusalRecords(ctx, null, refusal('INVALID_MESSAGE', `the request could not be decoded: ${request.message}`), null));
           continue;
         }
-        const checked = checkRequest(request, sender, deps.rules, today);
+        const checked = checkRequest(request, sender, deps.rules, today, channel);
         if (!checked.ok) {
           records.push(...refusalRecords(ctx, request, checked.refusal, checked.grant));
           continue;

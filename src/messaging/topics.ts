@@ -18,6 +18,10 @@ export interface TopicNames {
   replies(institution: string): string;
   mutations(institution: string): string;
   directory(institution: string): string;
+  /** Requests of an institution's consultation application (19/010 §37: consultation, no storage). */
+  consultationRequests(institution: string): string;
+  /** Their answers, read only by that application; short retention. */
+  consultations(institution: string): string;
   sourceRequests(source: string): string;
   sourceReplies(source: string): string;
   sourceMutations(source: string): string;
@@ -33,6 +37,7 @@ export interface TopicNames {
   /** Regular expressions matching every institution's requests / directory topics and every source's replies / mutations. */
   readonly patterns: {
     readonly requests: RegExp;
+    readonly consultationRequests: RegExp;
     readonly directory: RegExp;
     readonly sourceReplies: RegExp;
     readonly sourceMutations: RegExp;
@@ -50,16 +55,19 @@ export function topicNames(prefix = 'bcss'): TopicNames {
   const p = escape(prefix);
   const inst = '([a-z][a-z0-9-]{0,62})';
   const requests = new RegExp(`^${p}\\.(?!source\\.)${inst}\\.requests$`);
+  const consultationRequests = new RegExp(`^${p}\\.(?!source\\.)${inst}\\.consultation-requests$`);
   const directory = new RegExp(`^${p}\\.(?!source\\.)${inst}\\.directory$`);
   const sourceReplies = new RegExp(`^${p}\\.source\\.${inst}\\.replies$`);
   const sourceMutations = new RegExp(`^${p}\\.source\\.${inst}\\.mutations$`);
-  const all = [requests, directory, sourceReplies, sourceMutations];
+  const all = [requests, consultationRequests, directory, sourceReplies, sourceMutations];
   return {
     prefix,
     requests: (i) => `${prefix}.${assertEntityId(i)}.requests`,
     replies: (i) => `${prefix}.${assertEntityId(i)}.replies`,
     mutations: (i) => `${prefix}.${assertEntityId(i)}.mutations`,
     directory: (i) => `${prefix}.${assertEntityId(i)}.directory`,
+    consultationRequests: (i) => `${prefix}.${assertEntityId(i)}.consultation-requests`,
+    consultations: (i) => `${prefix}.${assertEntityId(i)}.consultations`,
     sourceRequests: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.requests`,
     sourceReplies: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.replies`,
     sourceMutations: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.mutations`,
@@ -70,7 +78,7 @@ export function topicNames(prefix = 'bcss'): TopicNames {
     auditSeals: `${prefix}.audit.seals`,
     deadLetter: `${prefix}.deadletter`,
     exchangeTimeouts: `${prefix}.exchange.timeouts`,
-    patterns: { requests, directory, sourceReplies, sourceMutations },
+    patterns: { requests, consultationRequests, directory, sourceReplies, sourceMutations },
     institutionOf(topic) {
       for (const pattern of all) {
         const match = pattern.exec(topic);

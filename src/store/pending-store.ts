@@ -42,6 +42,11 @@ export interface PendingExchange {
   readonly rows: readonly RowCondition[];
   /** 10/012 §9: an interim link must be asked with its employer category, and this request gave none. */
   readonly interimNeedsCategory: boolean;
+  /**
+   * Where the answer goes: the requester's replies topic, or its consultation application's topic.
+   * Absent in an exchange a gateway of an earlier version recorded: the replies topic.
+   */
+  readonly channel?: 'replies' | 'consultation';
   readonly unauthorizedBlocks: readonly string[];
   readonly includeFutureFields: boolean;
   readonly receivedAt: number;

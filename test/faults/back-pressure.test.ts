@@ -72,7 +72,7 @@ describe('back-pressure: a burst far above capacity pauses intake; OVERLOADED on
   const publish = async (records: readonly RequestRecord[]) => {
     for (let start = 0; start < records.length; start += 2_000) {
       await producer.send(
-        fx.topics.requests('onva'),
+        fx.requestsTopic('onva'),
         records.slice(start, start + 2_000).map((record) => ({ key: record.subjectNiss, value: fx.codec.encode(EXCHANGE_RECORD.request, record) })),
       );
     }
@@ -177,6 +177,12 @@ describe('back-pressure: a burst far above capacity pauses intake; OVERLOADED on
       secondStatuses[status] = (secondStatuses[status] ?? 0) + 1;
     }
 
+    // ONVA asks through its consultation application (19/010 §37): every answer, OVERLOADED included,
+    // comes back on its consultations topic.
+    const answerTopic = fx.repliesTopic('onva');
+    expect(answerTopic).toBe(fx.topics.consultations('onva'));
+    const wrongTopic = [...records, ...second].filter((r) => (fx.replyTopics.get(r.requestId) ?? []).some((t) => t !== answerTopic)).length;
+
     // The audit trail agrees with the replies, outcome by outcome.
     const audit = await fx.readAudit();
     const refusedOverloaded = audit.filter((r) => r.eventType === 'REQUEST_REFUSED' && r.outcome === 'OVERLOADED').length;
@@ -193,6 +199,7 @@ describe('back-pressure: a burst far above capacity pauses intake; OVERLOADED on
       byStatus,
       drainMs,
       duplicated,
+      wrongTopic,
       misjudged: misjudged.length,
       rssMb: { atStart: rssAtStart, peak: rssPeak, atEnd: rssAtEnd },
       secondBurst: { requests: SECOND_BURST, ms: secondMs, pendingPeak: secondPendingPeak, byStatus: secondStatuses },
@@ -209,6 +216,7 @@ describe('back-pressure: a burst far above capacity pauses intake; OVERLOADED on
     expect(pendingPeak).toBeGreaterThanOrEqual(MAX_PENDING);
     expect(pendingPeak).toBeLessThanOrEqual(MAX_PENDING + CHUNK);
     expect(duplicated).toBe(0);
+    expect(wrongTopic).toBe(0);
     expect(misjudged.slice(0, 5)).toEqual([]);
     expect(Object.keys(byStatus).sort()).toEqual(['OK', 'OVERLOADED']);
     // Those forwarded before the pause were answered OK; the rest queued past the allowance.

@@ -140,11 +140,11 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     };
     const pidBefore = g.pid;
 
-    const requestsTopic = fx.topics.requests('onva');
+    const requestsTopic = fx.requestsTopic('onva');
     const lagBefore = (await reading(() => fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`))).get(requestsTopic) ?? 0;
     let producer: MessageProducer | undefined = await fx.client.producer();
     const startedAt = Date.now();
-    await producer.send(fx.topics.requests('onva'), requestMessages(fx, before));
+    await producer.send(fx.requestsTopic('onva'), requestMessages(fx, before));
     // Progress as the broker knows it (the request group's committed position), not as a reader of the
     // replies sees it: the test's own consumers are slowed down by the previous round's restart too.
     const lagNow = async () => (await fx.admin.groupLag(`${fx.topics.prefix}.gateway.requests`)).get(requestsTopic) ?? 0;
@@ -180,7 +180,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     producer = await reading(() => fx.client.producer());
     try {
       // Not retried: a send that failed after all may have been written, and would be a duplicate request.
-      await producer.send(fx.topics.requests('onva'), requestMessages(fx, after));
+      await producer.send(fx.requestsTopic('onva'), requestMessages(fx, after));
     } finally {
       await producer.disconnect().catch(() => undefined);
     }
@@ -212,6 +212,8 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
     // A duplicate would arrive after the last first reply: look again a few seconds later.
     await sleep(4_000);
     replies = await reading(() => readCommittedReplies(fx, 'onva', remaining(60_000)));
+    // ONVA asks through its consultation application (19/010 §37): nothing of this round on its replies topic.
+    const onOrdinaryTopic = [...(await reading(() => readCommittedReplies(fx, 'onva', remaining(60_000), 'replies'))).keys()].filter(ours);
     const audit = await reading(() => fx.readAudit());
     const check = checkExchanges({
       requests,
@@ -246,6 +248,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
       auditRecords: audit.length,
       lateSourceReplies: check.lateSourceReplies.length,
       deadLetters: check.deadLetters,
+      repliesOnOrdinaryRepliesTopic: onOrdinaryTopic.length,
       gatewayPid: g.pid,
       gatewayRestarted: g.pid !== pidBefore || !g.alive(),
       problems: check.problems,
@@ -256,6 +259,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
 
     expect(check.counts).toEqual(NO_PROBLEMS);
     expect(check.replyOf.size).toBe(requests.length);
+    expect(onOrdinaryTopic).toEqual([]);
     expect(check.deadLetters).toBe(0);
     expect(g.alive()).toBe(true);
     // The stop fell in the middle of the backlog: part of it was answered only after the restart.

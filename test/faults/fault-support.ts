@@ -6,7 +6,7 @@ import type { OutMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { createSyntheticPopulation, generateSyntheticPersons, SIMULATED, type SyntheticPopulation } from '../../src/sources/synthetic-population.js';
-import type { ExchangeFixture } from '../support/exchange-fixture.js';
+import type { ExchangeFixture, RequestChannel } from '../support/exchange-fixture.js';
 import type { GatewayProcess } from '../support/gateway-process.js';
 
 /**
@@ -121,7 +121,12 @@ export interface PlannedRequest {
   readonly partition?: number;
 }
 
-/** Keyed as an institution would: by the person, so one person's requests stay in order. */
+/**
+ * Keyed as an institution would: by the person, so one person's requests stay in order. Published by
+ * the caller on ONVA's consultation-requests topic (`fx.requestsTopic('onva')`): its every deliberation
+ * is consultation-only (19/010 §37), so that is how its software asks, and where the answers come
+ * back is its consultations topic (`fx.repliesTopic('onva')`).
+ */
 export function requestMessages(fx: ExchangeFixture, requests: readonly PlannedRequest[]): OutMessage[] {
   return requests.map(({ record, partition }) => ({
     key: record.subjectNiss || 'onva',
@@ -130,12 +135,20 @@ export function requestMessages(fx: ExchangeFixture, requests: readonly PlannedR
   }));
 }
 
-/** Every committed reply on an institution's replies topic, by requestId, read afresh from the beginning. */
-export async function readCommittedReplies(fx: ExchangeFixture, institution: string, timeoutMs: number): Promise<Map<string, ReplyRecord[]>> {
+/**
+ * Every committed reply on an institution's answer topic of the channel — by default its own channel's
+ * (ONVA: its consultations topic) — by requestId, read afresh from the beginning.
+ */
+export async function readCommittedReplies(
+  fx: ExchangeFixture,
+  institution: string,
+  timeoutMs: number,
+  channel: RequestChannel = fx.channelOf(institution),
+): Promise<Map<string, ReplyRecord[]>> {
   const replies = new Map<string, ReplyRecord[]>();
   await readTopicToEnd({
     client: fx.client,
-    topic: fx.topics.replies(institution),
+    topic: fx.repliesTopic(institution, channel),
     timeoutMs,
     async onBatch(batch) {
       for (const message of batch.messages) {
@@ -176,11 +189,18 @@ export function checkExchanges(input: {
   readonly otherTickets?: ReadonlySet<string>;
   /** Request ids outside the stream that may have replies. */
   readonly otherRequestIds?: ReadonlySet<string>;
+  /**
+   * Where each reply came (`fx.replyTopics`) and the one topic every reply of the stream must come on
+   * (`fx.repliesTopic('onva')`: ONVA's consultations topic); a reply elsewhere is `wrongTopic`. Needed
+   * when `replies` merges several topics (`fx.replies`).
+   */
+  readonly answerTopic?: { readonly of: ReadonlyMap<string, readonly string[]>; readonly expected: string };
   readonly expected?: (request: PlannedRequest, reply: ReplyRecord) => { status: string; event: string } | null;
 }): ExchangeCheck {
   const missing: string[] = [];
   const duplicated: string[] = [];
   const wrongStatus: string[] = [];
+  const wrongTopic: string[] = [];
   const statuses: Record<string, number> = {};
   const replyOf = new Map<string, { reply: ReplyRecord; kind: Kind; record: RequestRecord }>();
   const ids = new Set(input.requests.map((r) => r.record.requestId));
@@ -191,6 +211,11 @@ export function checkExchanges(input: {
     const got = input.replies.get(record.requestId) ?? [];
     if (got.length === 0) missing.push(`${record.requestId} (${kind.name})`);
     if (got.length > 1) duplicated.push(`${record.requestId} ×${got.length} (${got.map((r) => r.status).join(',')})`);
+    if (input.answerTopic) {
+      const { of, expected } = input.answerTopic;
+      const elsewhere = (of.get(record.requestId) ?? []).filter((t) => t !== expected);
+      if (elsewhere.length > 0) wrongTopic.push(`${record.requestId} (${kind.name}) on ${elsewhere.join(',')}, not ${expected}`);
+    }
     const reply = got[0];
     if (!reply) continue;
     statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
@@ -225,7 +250,7 @@ export function checkExchanges(input: {
   const orphanTickets = [...byTicket.keys()].filter((t) => !replyOf.has(t) && !(input.otherTickets?.has(t) ?? false));
   const lateSourceReplies = input.audit.filter((r) => r.eventType === 'LATE_SOURCE_REPLY');
   const deadLetters = input.audit.filter((r) => r.eventType === 'DEAD_LETTER').length;
-  const lists = { missing, duplicated, wrongStatus, strayReplies, outcomeNotOne, outcomeMismatch, forwardedWrong, orphanTickets };
+  const lists = { missing, duplicated, wrongStatus, wrongTopic, strayReplies, outcomeNotOne, outcomeMismatch, forwardedWrong, orphanTickets };
   return {
     problems: Object.fromEntries(Object.entries(lists).map(([k, v]) => [k, { count: v.length, sample: v.slice(0, 5) }])),
     counts: Object.fromEntries(Object.entries(lists).map(([k, v]) => [k, v.length])),
@@ -240,6 +265,7 @@ export const NO_PROBLEMS = {
   missing: 0,
   duplicated: 0,
   wrongStatus: 0,
+  wrongTopic: 0,
   strayReplies: 0,
   outcomeNotOne: 0,
   outcomeMismatch: 0,

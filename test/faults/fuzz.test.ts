@@ -4,8 +4,10 @@
  * requests, on the institutions' requests topics and the sources' replies and mutations topics, against
  * the gateway running as its own process. What must hold:
  *   - the gateway never exits;
- *   - every request it can read gets exactly one reply on its topic's institution's replies topic,
- *     with the status the request was built for, and no dead letter;
+ *   - every request it can read gets exactly one reply on its topic's institution's replies topic —
+ *     on its consultations topic for a request that came on its consultation-requests topic (ONVA's
+ *     valid requests: 19/010 §37, consultation only) — with the status the request was built for,
+ *     and no dead letter;
  *   - every request it cannot read gets exactly one INVALID_MESSAGE reply there and exactly one dead
  *     letter with the codec's reason, holding the exact bytes;
  *   - every unreadable or unroutable source message gets exactly one dead letter; a readable source
@@ -182,7 +184,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
     await fx.integrate(integrated.map(inspection));
 
     replies = await fx.collect(
-      INSTITUTIONS.map((i) => fx.topics.replies(i)),
+      [...INSTITUTIONS.map((i) => fx.topics.replies(i)), ...fx.consulting.map((i) => fx.topics.consultations(i))],
       (m): SeenReply | null => {
         if (m.headers.type !== 'reply' || !m.value) return null;
         const reply = fx.codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, m.value);
@@ -248,7 +250,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
     });
     const topicName = (topic: FuzzTopic): string =>
       topic.kind === 'requests'
-        ? fx.topics.requests(topic.institution)
+        ? fx.requestsTopic(topic.institution, topic.channel)
         : topic.kind === 'source-replies'
           ? fx.topics.sourceReplies(topic.source)
           : fx.topics.sourceMutations(topic.source);
@@ -520,7 +522,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
       if (s.topic.kind === 'requests') {
         if (replyCountOf === 0) note('missingReply', s);
         if (replyCountOf > 1) note('duplicateReply', s, `${replyCountOf} replies`);
-        if (reply && replyTopicOf.get(s.n) !== fx.topics.replies(s.topic.institution)) note('wrongReplyTopic', s, String(replyTopicOf.get(s.n)));
+        if (reply && replyTopicOf.get(s.n) !== fx.repliesTopic(s.topic.institution, s.topic.channel)) note('wrongReplyTopic', s, String(replyTopicOf.get(s.n)));
         const events = outcomeEvents.get(s.n) ?? [];
         if (events.length !== 1) note('auditOutcomeNotOne', s, events.map((e) => e.event).join(',') || 'none');
         else if (reply && events[0]?.outcome !== reply.status) note('auditOutcomeMismatch', s, `${events[0]?.event} ${events[0]?.outcome}, reply ${reply.status}`);

@@ -100,7 +100,7 @@ describe('gateway takeover: two processes share the partitions, one SIGKILLed mi
       const kind = workload.forwarded[0] as PlannedRequest['kind'];
       return { kind, partition: n % PARTITIONS, record: fx.requestRecord('onva', { ...kind.fields(n), requestId: `warm-up-${n}` }) };
     });
-    await (producer as MessageProducer).send(fx.topics.requests('onva'), requestMessages(fx, warmUp));
+    await (producer as MessageProducer).send(fx.requestsTopic('onva'), requestMessages(fx, warmUp));
     await until(() => warmUp.every((r) => (fx.replies.get(r.record.requestId)?.length ?? 0) > 0), {
       timeoutMs: 60_000,
       what: 'the warm-up replies',
@@ -115,12 +115,12 @@ describe('gateway takeover: two processes share the partitions, one SIGKILLed mi
     }).then(() => describeGroup(fx.client, requestGroup));
     survivorMember = (alone.members[0] as { memberId: string }).memberId;
     await startGatewayProcess('gateway#2');
-    // gateway#2 holds some of ONVA's requests partitions (round-robin over every institution's).
+    // gateway#2 holds some of the partitions of ONVA's consultation-requests topic, where its requests go (round-robin over every requests topic's).
     await until(
       async () => {
         const group = await describeGroup(fx.client, requestGroup);
         const other = group.members.find((m) => m.memberId !== survivorMember);
-        return group.state === 'Stable' && group.members.length === 2 && partitionsOf(other, fx.topics.requests('onva')).length > 0;
+        return group.state === 'Stable' && group.members.length === 2 && partitionsOf(other, fx.requestsTopic('onva')).length > 0;
       },
       { timeoutMs: 60_000, what: 'both gateways sharing the request partitions', intervalMs: 250 },
     );
@@ -140,7 +140,7 @@ describe('gateway takeover: two processes share the partitions, one SIGKILLed mi
     const deadline = Date.now() + 270_000;
     const remaining = (cap: number) => Math.max(1_000, Math.min(cap, deadline - Date.now()));
     const [survivor, victim] = gateways as [GatewayProcess, GatewayProcess];
-    const onvaRequests = fx.topics.requests('onva');
+    const onvaRequests = fx.requestsTopic('onva');
 
     const kinds = [...workload.forwarded, ...workload.refused];
     const preflight = await Promise.all(kinds.map((kind) => fx.ask('onva', kind.fields(0), remaining(60_000))));
@@ -256,7 +256,7 @@ describe('gateway takeover: two processes share the partitions, one SIGKILLed mi
     let rawReplies = 0;
     await readTopicToEnd({
       client: fx.client,
-      topic: fx.topics.replies('onva'),
+      topic: fx.repliesTopic('onva'),
       timeoutMs: remaining(30_000),
       readUncommitted: true,
       async onBatch(batch) {
@@ -268,6 +268,7 @@ describe('gateway takeover: two processes share the partitions, one SIGKILLed mi
     const check = checkExchanges({
       requests,
       replies: new Map([...fx.replies].filter(([id]) => ours(id))),
+      answerTopic: { of: fx.replyTopics, expected: fx.repliesTopic('onva') },
       audit,
       otherTickets: new Set([...preflight.map((r) => r.ticket), ...warmUpTickets]),
     });

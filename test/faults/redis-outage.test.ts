@@ -121,7 +121,7 @@ describe.skipIf(stackDir === null)(`Redis outage (local stack only; mode here: $
     const during = plan(BASELINE + IN_FLIGHT, DURING);
     const requests = [...baseline, ...inFlight, ...during];
     const answeredOf = (list: readonly PlannedRequest[]) => list.filter((r) => (fx.replies.get(r.record.requestId)?.length ?? 0) > 0).length;
-    const send = (list: readonly PlannedRequest[]) => (producer as MessageProducer).send(fx.topics.requests('onva'), requestMessages(fx, list));
+    const send = (list: readonly PlannedRequest[]) => (producer as MessageProducer).send(fx.requestsTopic('onva'), requestMessages(fx, list));
 
     await send(baseline);
     await until(() => answeredOf(baseline) === BASELINE, { timeoutMs: remaining(60_000), what: 'the baseline replies' });
@@ -186,6 +186,7 @@ describe.skipIf(stackDir === null)(`Redis outage (local stack only; mode here: $
     const check = checkExchanges({
       requests,
       replies: new Map([...fx.replies].filter(([id]) => id.startsWith(`${runId}-`))),
+      answerTopic: { of: fx.replyTopics, expected: fx.repliesTopic('onva') },
       audit: trail,
       otherTickets: knownTickets,
     });

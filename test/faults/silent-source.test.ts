@@ -155,7 +155,7 @@ describe('a silent source: thousands of SOURCE_TIMEOUTs, late answers dropped, n
     let pendingWhileWaiting = 0;
     try {
       for (let start = 0; start < requests.length; start += 500) {
-        await (producer as MessageProducer).send(fx.topics.requests('onva'), requestMessages(fx, requests.slice(start, start + 500)));
+        await (producer as MessageProducer).send(fx.requestsTopic('onva'), requestMessages(fx, requests.slice(start, start + 500)));
       }
       publishedAt = Date.now();
       // The probe of the leak check finds the pending exchanges while they wait (it would not find a leak otherwise).
@@ -195,6 +195,7 @@ describe('a silent source: thousands of SOURCE_TIMEOUTs, late answers dropped, n
     const check = checkExchanges({
       requests,
       replies: new Map([...fx.replies].filter(([id]) => ours(id))),
+      answerTopic: { of: fx.replyTopics, expected: fx.repliesTopic('onva') },
       audit,
       expected: (request, reply: ReplyRecord) => {
         if (request.kind !== racing) return null;

@@ -24,10 +24,12 @@ import { testStack } from '../support/stack-context.js';
  * the middle of a stream of 10,000 requests — no orderly stop, open Kafka transactions left behind,
  * consumer-group members that the broker only forgets when their session expires, a sweeper lease
  * held by a dead owner — then started again with the same configuration. The source simulator runs in
- * the test process and keeps answering meanwhile.
+ * the test process and keeps answering meanwhile. The requests are ONVA's, sent as its software sends
+ * them: through its consultation application (19/010 §37), so every answer — the ones of exchanges the
+ * crash left pending in Redis included — must come back on its consultations topic.
  *
- * What must hold afterwards: every request got exactly one reply (none lost, none repeated), with the
- * status its kind of request calls for; every reply has exactly one outcome audit record saying the
+ * What must hold afterwards: every request got exactly one reply (none lost, none repeated), on ONVA's
+ * consultations topic, with the status its kind of request calls for; every reply has exactly one outcome audit record saying the
  * same; every forwarded exchange exactly one REQUEST_FORWARDED and no refused one any; and the audit
  * trail names no exchange that has no reply.
  */
@@ -221,6 +223,11 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     );
     expect(unknownToSource).toEqual([]);
 
+    // ONVA asks through its consultation application (19/010 §37: DOLSIS), and is answered there only.
+    expect(fx.channelOf('onva')).toBe('consultation');
+    const onvaRequests = fx.requestsTopic('onva');
+    const onvaAnswers = fx.repliesTopic('onva');
+
     // One request of each kind end to end before the stream: the expected statuses are the gateway's.
     const preflight = await Promise.all([...FORWARDED, ...REFUSED].map((kind) => fx.ask('onva', kind.fields(0), remaining(60_000))));
     expect(preflight.map((r) => r.status)).toEqual([...FORWARDED, ...REFUSED].map((k) => k.expected));
@@ -248,7 +255,7 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
           key: record.subjectNiss || 'onva',
           value: fx.codec.encode(EXCHANGE_RECORD.request, record),
         }));
-        await (producer as MessageProducer).send(fx.topics.requests('onva'), messages);
+        await (producer as MessageProducer).send(onvaRequests, messages);
         published += messages.length;
         await sleep(BATCH_PAUSE_MS);
       }
@@ -343,7 +350,7 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     const audit = await fx.readAudit();
     // What the crash left in the logs beyond the committed records: the outputs of aborted
     // transactions, redone by the restarted gateway. Only read_uncommitted readers ever see them.
-    const rawReplies = (await readEverything(fx, fx.topics.replies('onva'), remaining(30_000))).filter(
+    const rawReplies = (await readEverything(fx, onvaAnswers, remaining(30_000))).filter(
       (m) => m.headers.type === 'reply' && ours(fx.codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, m.value as Buffer).requestId),
     ).length;
     const rawAudit = (await readEverything(fx, fx.topics.audit, remaining(30_000))).length;
@@ -352,10 +359,13 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     const missing: string[] = [];
     const duplicated: string[] = [];
     const wrongStatus: string[] = [];
+    const wrongTopic: string[] = [];
     const replyOf = new Map<string, { reply: ReplyRecord; kind: Kind }>();
     for (const { kind, record } of requests) {
       const got = fx.replies.get(record.requestId) ?? [];
       if (got.length === 0) missing.push(record.requestId);
+      const elsewhere = (fx.replyTopics.get(record.requestId) ?? []).filter((t) => t !== onvaAnswers);
+      if (elsewhere.length > 0) wrongTopic.push(`${record.requestId} (${kind.name}) on ${elsewhere.join(',')}`);
       if (got.length > 1) duplicated.push(`${record.requestId} ×${got.length} (${got.map((r) => r.status).join(',')})`);
       const reply = got[0];
       if (!reply) continue;
@@ -393,7 +403,7 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     const forwardedCount = requests.filter((r) => r.kind.forwarded).length;
     const answeredAfterKill = [...replyOf.values()].map((r) => r.reply.answeredAt).filter((t) => t > killAt);
     const firstNewAnswer = answeredAfterKill.length > 0 ? Math.min(...answeredAfterKill) : Number.NaN;
-    const problems = { missing, duplicated, wrongStatus, strayReplies, outcomeNotOne, outcomeMismatch, forwardedWrong, orphanTickets };
+    const problems = { missing, duplicated, wrongStatus, wrongTopic, strayReplies, outcomeNotOne, outcomeMismatch, forwardedWrong, orphanTickets };
     // What the gateways logged at warn and error level, by message: expected noise or a sign of trouble.
     const warnings: Record<string, number> = {};
     for (const g of gateways) {
@@ -435,6 +445,7 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
       missing: 0,
       duplicated: 0,
       wrongStatus: 0,
+      wrongTopic: 0,
       strayReplies: 0,
       outcomeNotOne: 0,
       outcomeMismatch: 0,

@@ -1,7 +1,8 @@
 /**
  * The ACLs of access-control.ts on the real broker, each principal connecting with its own SCRAM
- * user: what an institution, a source, an auditor and the gateway may do on one fixture prefix, and
- * the error Kafka answers for what they may not.
+ * user: what an institution, its consultation application (onva-dolsis, 19/010 §37), a source, an
+ * auditor, an operator and the gateway may do on one fixture prefix, and the error Kafka answers for
+ * what they may not.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +179,80 @@ describe('principal isolation by the computed ACLs', () => {
     expect(foreign).toMatchObject({ crash: { type: 'KafkaJSGroupCoordinatorNotFound', retriable: false } });
   }, 30_000);
 
+  it('keeps onva from reading its consultations topic: only its consultation application reads it', async () => {
+    const { topics } = fixture;
+    expect(institutions.institutions.find((i) => i.id === 'onva')?.consultation).toEqual({ principal: 'onva-dolsis' });
+    const onva = createKafkaClient(as('onva'), silentLogger);
+    // Not even described: the subscription's metadata request is refused, in onva's own group.
+    const denied = await refusal(onva.consumer({ groupId: `${topics.prefix}.onva.client.${randomUUID()}`, topics: [topics.consultations('onva')] }));
+    expect(denied).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    // Nor write where the application asks: its requests go on its own requests topic.
+    const producer = await onva.producer();
+    try {
+      const spoofed = await refusal(producer.send(topics.consultationRequests('onva'), [{ value: Buffer.from('x') }]));
+      expect(spoofed).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 20_000);
+
+  it('lets onva-dolsis read the consultations topic and write the consultation requests, not read onva\'s replies nor write its requests', async () => {
+    const { topics } = fixture;
+    const own = await consumerOutcome('onva-dolsis', `${topics.prefix}.onva-dolsis.client.${randomUUID()}`, topics.consultations('onva'), { untilJoined: true });
+    expect(own).toEqual({ joined: true });
+    const dolsis = createKafkaClient(as('onva-dolsis'), silentLogger);
+    for (const topic of [topics.replies('onva'), topics.mutations('onva'), topics.replies('vaph')]) {
+      const denied = await refusal(dolsis.consumer({ groupId: `${topics.prefix}.onva-dolsis.client.${randomUUID()}`, topics: [topic] }));
+      expect(denied, topic).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    }
+    // Outside its prefix (onva's groups), even on its own topic.
+    const foreign = await consumerOutcome('onva-dolsis', `${topics.prefix}.onva.client.${randomUUID()}`, topics.consultations('onva'), { untilJoined: true });
+    expect(foreign).toMatchObject({ crash: { type: 'KafkaJSGroupCoordinatorNotFound', retriable: false } });
+    const producer = await dolsis.producer();
+    try {
+      await producer.send(topics.consultationRequests('onva'), [{ key: 'write-check', value: Buffer.from('own') }]);
+      const ordinary = await refusal(producer.send(topics.requests('onva'), [{ value: Buffer.from('x') }]));
+      expect(ordinary).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+      const forged = await refusal(producer.send(topics.consultations('onva'), [{ value: Buffer.from('x') }]));
+      expect(forged).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 40_000);
+
+  it('lets only the operator read the dead letters: not vaph, not the gateway that writes them, not an auditor', async () => {
+    const { topics } = fixture;
+    expect(institutions.operators).toEqual(['operator']);
+    const key = `dead-${randomUUID()}`;
+    const gateway = await createKafkaClient(as('gateway'), silentLogger).producer();
+    try {
+      await gateway.send(topics.deadLetter, [{ key, value: Buffer.from('an unreadable message, kept whole') }]);
+    } finally {
+      await gateway.disconnect();
+    }
+    const read = await readUntilKey(as('operator'), topics.deadLetter, `${topics.prefix}.operator.${randomUUID()}`, key);
+    expect(read.value?.toString()).toBe('an unreadable message, kept whole');
+    for (const principal of ['vaph', 'auditor']) {
+      const denied = await refusal(createKafkaClient(as(principal), silentLogger).consumer({ groupId: `${topics.prefix}.${principal}.${randomUUID()}`, topics: [topics.deadLetter] }));
+      expect(denied, principal).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    }
+    // WRITE implies DESCRIBE, so the gateway's subscription passes; the fetch is what is refused.
+    const reader = await consumerOutcome('gateway', `${topics.prefix}.gateway.deadletter-reader`, topics.deadLetter);
+    expect(reader).toMatchObject({ crash: { type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true } });
+    // Nor may the operator write one (it writes nowhere: its idempotent producer may be refused at once).
+    const forged = await refusal(
+      (async () => {
+        const operator = await createKafkaClient(as('operator'), silentLogger).producer();
+        try {
+          await operator.send(topics.deadLetter, [{ value: Buffer.from('x') }]);
+        } finally {
+          await operator.disconnect();
+        }
+      })(),
+    );
+    expect(forged).toMatchObject({ accessDenied: true });
+  }, 60_000);
+
   it('keeps the gateway from reading back the audit trail it writes', async () => {
     // WRITE implies DESCRIBE, so the subscription passes; the fetch is what is refused.
     const reader = await consumerOutcome('gateway', `${fixture.topics.prefix}.gateway.audit-reader`, fixture.topics.audit);
@@ -220,15 +295,17 @@ describe('principal isolation by the computed ACLs', () => {
   describe('the gateway relaying a request in one transaction', () => {
     let pipeline: RunningPipeline;
     const ticket = `ticket-${randomUUID()}`;
+    const consultation = `consultation-${randomUUID()}`;
 
     beforeAll(async () => {
       const { topics } = fixture;
-      // Consumes every institution's requests by pattern, answers each with a reply and an audit
-      // record committed together with the consumed offsets.
+      // Consumes every institution's requests by pattern — its consultation application's too, answered
+      // on the consultations topic — each with a reply and an audit record committed together with the
+      // consumed offsets.
       pipeline = await runTransactionalPipeline({
         client: createKafkaClient(as('gateway'), silentLogger),
         groupId: `${topics.prefix}.gateway.requests`,
-        topics: [topics.patterns.requests],
+        topics: [topics.patterns.requests, topics.patterns.consultationRequests],
         transactionalIdPrefix: `${topics.prefix}.gateway.requests`,
         logger: silentLogger,
         fromBeginning: true,
@@ -236,8 +313,9 @@ describe('principal isolation by the computed ACLs', () => {
           return {
             records: messages.flatMap((m) => {
               const institution = topics.institutionOf(m.topic) as string;
+              const answers = topics.patterns.consultationRequests.test(m.topic) ? topics.consultations(institution) : topics.replies(institution);
               return [
-                { topic: topics.replies(institution), key: m.key, value: Buffer.from(`reply to ${m.key?.toString()}`) },
+                { topic: answers, key: m.key, value: Buffer.from(`reply to ${m.key?.toString()}`) },
                 { topic: topics.audit, key: m.key, value: Buffer.from(`${institution} asked ${m.key?.toString()}`) },
               ];
             }),
@@ -250,6 +328,12 @@ describe('principal isolation by the computed ACLs', () => {
       } finally {
         await producer.disconnect();
       }
+      const dolsis = await createKafkaClient(as('onva-dolsis'), silentLogger).producer();
+      try {
+        await dolsis.send(topics.consultationRequests('onva'), [{ key: consultation, value: Buffer.from('consultation') }]);
+      } finally {
+        await dolsis.disconnect();
+      }
     });
 
     afterAll(async () => {
@@ -260,6 +344,12 @@ describe('principal isolation by the computed ACLs', () => {
       const { topics } = fixture;
       const reply = await readUntilKey(as('vaph'), topics.replies('vaph'), `${topics.prefix}.vaph.client.${randomUUID()}`, ticket);
       expect(reply.value?.toString()).toBe(`reply to ${ticket}`);
+    }, 60_000);
+
+    it('onva-dolsis reads the answer to its consultation on the consultations topic, in a group under its prefix', async () => {
+      const { topics } = fixture;
+      const reply = await readUntilKey(as('onva-dolsis'), topics.consultations('onva'), `${topics.prefix}.onva-dolsis.client.${randomUUID()}`, consultation);
+      expect(reply.value?.toString()).toBe(`reply to ${consultation}`);
     }, 60_000);
 
     it('the auditor reads the audit record (vaph may not: see above)', async () => {

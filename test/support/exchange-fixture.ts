@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { loadAuthorizations } from '../../src/config/load-authorizations.js';
 import { loadCatalogue } from '../../src/config/load-catalogue.js';
+import { loadInstitutions } from '../../src/config/load-institutions.js';
 import { payloadRecordNames } from '../../src/config/payload-records.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../../src/config/project-paths.js';
 import type { Catalogue } from '../../src/domain/catalogue.js';
@@ -29,9 +30,44 @@ import { uniqueName, waitFor } from './kafka-helpers.js';
 import type { TestStack } from './stack-context.js';
 
 /**
+ * The way an institution asks and is answered: its requests and replies topics (`replies`), or its
+ * consultation application's consultation-requests and consultations topics (`consultation`; 19/010 §37:
+ * ONVA's inspectors through DOLSIS, data shown and never stored).
+ */
+export type RequestChannel = 'consultation' | 'replies';
+
+export interface ChannelOption {
+  /**
+   * The channel the request goes out on and its answer is expected on. Default: `consultation` for an
+   * institution with a consultation application whose every deliberation (as requester) in the loaded
+   * config is consultation-only (ONVA, 19/010), since that is how that institution's software asks;
+   * `replies` for every other one.
+   * Pass `replies` explicitly to ask such an institution's data on its ordinary channel (refused
+   * CONSULTATION_ONLY), or `consultation` for any institution that has a consultation application.
+   */
+  readonly channel?: RequestChannel;
+}
+
+export interface SendOptions extends ChannelOption {
+  /** The Kafka key; default the subject NISS (the institution's id for bytes or an empty NISS). */
+  readonly key?: string;
+}
+
+export interface AskOptions extends ChannelOption {
+  readonly timeoutMs?: number;
+}
+
+/**
  * A whole switch for one test file on the real broker and Redis: its own topics, the gateway (directory,
  * requests, replies, timeouts) and the source simulators, plus helpers to integrate persons, send
  * requests as an institution and read what came back — replies per request and the audit trail.
+ *
+ * Channels: `send`, `ask` and `requestRecord` take `{ channel }`; without it an institution whose every
+ * deliberation in the loaded config is consultation-only (ONVA: 19/010 §3, §37) asks on its consultation
+ * channel — its consultation-requests topic, answered on its consultations topic — and every other
+ * institution on its requests topic, answered on its replies topic (see `channelOf`). The fixture itself
+ * runs as the admin principal, which may write and read both. The reply reader reads every institution's
+ * replies topic and the consultations topic of every institution with a consultation application.
  */
 export interface ExchangeFixture extends GatewayFixture {
   readonly catalogue: Catalogue;
@@ -42,14 +78,42 @@ export interface ExchangeFixture extends GatewayFixture {
   startSimulators(options?: { replyDelayMs?: number }): Promise<{ stop(): Promise<void> }>;
   /** Integrates through the gateway's directory topics and waits until every command is acknowledged OK. */
   integrate(lines: readonly SampleIntegration[]): Promise<void>;
-  /** A Request with sensible defaults; `fields` override them. */
-  requestRecord(institution: string, fields: Partial<RequestRecord>): RequestRecord;
-  /** Publishes on the institution's requests topic (a record is encoded; bytes are sent as they are). */
-  send(institution: string, request: RequestRecord | Buffer, key?: string): Promise<void>;
-  /** Sends and waits for the one reply to this requestId. */
-  ask(institution: string, fields: Partial<RequestRecord>, timeoutMs?: number): Promise<ReplyRecord>;
-  /** Every reply received so far on the institutions' replies topics, by requestId (in arrival order). */
+  /**
+   * A Request with sensible defaults; `fields` override them. A `channel` given here is remembered with
+   * the record: `send` then uses it unless told otherwise.
+   */
+  requestRecord(institution: string, fields: Partial<RequestRecord>, options?: ChannelOption): RequestRecord;
+  /**
+   * Publishes on the institution's requests topic of the channel (a record is encoded; bytes are sent as
+   * they are). The channel: the one given here, else the record's (requestRecord), else `channelOf`. A
+   * string is the key.
+   */
+  send(institution: string, request: RequestRecord | Buffer, options?: string | SendOptions): Promise<void>;
+  /**
+   * Sends and waits for the one reply to this requestId; fails if it came on another topic than the
+   * channel's answer topic. A number is the timeout.
+   */
+  ask(institution: string, fields: Partial<RequestRecord>, options?: number | AskOptions): Promise<ReplyRecord>;
+  /** The channel an institution asks on by default (see ChannelOption.channel). */
+  channelOf(institution: string): RequestChannel;
+  /** Where the institution's requests of that channel go (default its own channel). */
+  requestsTopic(institution: string, channel?: RequestChannel): string;
+  /** Where their answers come (default its own channel): its replies or its consultations topic. */
+  repliesTopic(institution: string, channel?: RequestChannel): string;
+  /** The institutions with a consultation application in config/institutions.yaml. */
+  readonly consulting: readonly string[];
+  /**
+   * Every reply received so far on the institutions' replies topics and on the consultations topics,
+   * by requestId (in arrival order).
+   */
   readonly replies: Map<string, ReplyRecord[]>;
+  /** The topic each of those replies came on, by requestId, in the same order as `replies`. */
+  readonly replyTopics: Map<string, string[]>;
+  /**
+   * For each Request record sent through `send` or `ask`, by requestId: the topic its answer must come
+   * on (the channel's: replies or consultations).
+   */
+  readonly answerTopics: Map<string, Set<string>>;
   waitForReplies(count: number, timeoutMs?: number): Promise<void>;
   /** Audit records committed so far, read from the beginning of the audit topic. */
   readAudit(): Promise<AuditRecordValue[]>;
@@ -108,13 +172,34 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
   const pending = createPendingStore(base.redis, redisKeys(base.instanceName));
   const running: Array<{ stop(): Promise<void> }> = [];
   const replies = new Map<string, ReplyRecord[]>();
+  const replyTopics = new Map<string, string[]>();
+  const answerTopics = new Map<string, Set<string>>();
   let replyCount = 0;
   const acks = new Map<string, DirectoryAckRecord>();
+
+  // Institutions with a consultation application, and those that ask only through it: every deliberation
+  // naming them as requester is consultation-only (19/010 §37: ONVA through DOLSIS).
+  const consulting = loadInstitutions(DEFAULT_CONFIG_DIR)
+    .institutions.filter((i) => i.consultation !== undefined)
+    .map((i) => i.id);
+  const consultationOnly = new Set(
+    consulting.filter((id) => {
+      const own = deliberations.filter((d) => d.requester === id);
+      return own.length > 0 && own.every((d) => d.consultationOnly !== null);
+    }),
+  );
+  const channelOf = (institution: string): RequestChannel => (consultationOnly.has(institution) ? 'consultation' : 'replies');
+  const requestsTopic = (institution: string, channel: RequestChannel = channelOf(institution)) =>
+    channel === 'consultation' ? base.topics.consultationRequests(institution) : base.topics.requests(institution);
+  const repliesTopic = (institution: string, channel: RequestChannel = channelOf(institution)) =>
+    channel === 'consultation' ? base.topics.consultations(institution) : base.topics.replies(institution);
+  /** The channel a record was made for (requestRecord's option), for send. */
+  const recordChannels = new WeakMap<RequestRecord, RequestChannel>();
 
   const producer: MessageProducer = await base.client.producer();
   const replyConsumer: MessageConsumer = await base.client.consumer({
     groupId: uniqueName(`${base.instanceName}.replies-reader`),
-    topics: INSTITUTIONS.map((i) => base.topics.replies(i)),
+    topics: [...INSTITUTIONS.map((i) => base.topics.replies(i)), ...consulting.map((i) => base.topics.consultations(i))],
     fromBeginning: true,
   });
   await replyConsumer.run(async (batch) => {
@@ -132,10 +217,13 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
     const list = replies.get(reply.requestId) ?? [];
     list.push(reply);
     replies.set(reply.requestId, list);
+    const topicList = replyTopics.get(reply.requestId) ?? [];
+    topicList.push(message.topic);
+    replyTopics.set(reply.requestId, topicList);
     replyCount++;
   }
 
-  const requestRecord = (institution: string, fields: Partial<RequestRecord>): RequestRecord => ({
+  const newRecord = (institution: string, fields: Partial<RequestRecord>): RequestRecord => ({
     requestId: randomUUID(),
     requester: institution,
     onBehalfOf: null,
@@ -149,10 +237,23 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
     ...fields,
   });
 
-  const send = async (institution: string, request: RequestRecord | Buffer, key?: string) => {
+  const requestRecord = (institution: string, fields: Partial<RequestRecord>, options: ChannelOption = {}): RequestRecord => {
+    const record = newRecord(institution, fields);
+    if (options.channel !== undefined) recordChannels.set(record, options.channel);
+    return record;
+  };
+
+  const send = async (institution: string, request: RequestRecord | Buffer, options: string | SendOptions = {}) => {
+    const { key, channel } = typeof options === 'string' ? { key: options, channel: undefined } : options;
     const value = Buffer.isBuffer(request) ? request : base.codec.encode(EXCHANGE_RECORD.request, request);
     const k = key ?? (Buffer.isBuffer(request) ? null : request.subjectNiss || institution);
-    await producer.send(base.topics.requests(institution), [{ key: k, value }]);
+    const via = channel ?? (Buffer.isBuffer(request) ? undefined : recordChannels.get(request)) ?? channelOf(institution);
+    if (!Buffer.isBuffer(request)) {
+      const expected = answerTopics.get(request.requestId) ?? new Set<string>();
+      expected.add(repliesTopic(institution, via));
+      answerTopics.set(request.requestId, expected);
+    }
+    await producer.send(requestsTopic(institution, via), [{ key: k, value }]);
   };
 
   const fixture: ExchangeFixture = {
@@ -161,6 +262,12 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
     deliberations,
     pending,
     replies,
+    replyTopics,
+    answerTopics,
+    consulting,
+    channelOf,
+    requestsTopic,
+    repliesTopic,
     async startGateway(options = {}) {
       const gateway = await startGateway({
         client: base.client,
@@ -224,14 +331,18 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
     },
     requestRecord,
     send,
-    async ask(institution, fields, timeoutMs = 30_000) {
-      const record = requestRecord(institution, fields);
-      await send(institution, record);
+    async ask(institution, fields, options = {}) {
+      const { timeoutMs = 30_000, channel = channelOf(institution) } = typeof options === 'number' ? { timeoutMs: options } : options;
+      const record = newRecord(institution, fields);
+      await send(institution, record, { channel });
       const got = await waitFor(
         () => replies.get(record.requestId) ?? [],
         (list) => list.length > 0,
         { timeoutMs, what: `the reply to ${record.requestId}` },
       );
+      const topic = replyTopics.get(record.requestId)?.[0];
+      const expected = repliesTopic(institution, channel);
+      if (topic !== expected) throw new Error(`the reply to ${record.requestId} (${channel} channel) came on ${topic}, not on ${expected}`);
       return got[0] as ReplyRecord;
     },
     async waitForReplies(count, timeoutMs = 60_000) {

@@ -22,7 +22,8 @@ import { fingerprintBytes } from '../../src/messaging/crc64-avro.js';
  *   - `reply`: a request the gateway can read: exactly one reply, with this status (null: whatever the
  *     rules decide, for values drawn at random), and no dead letter;
  *   - `invalid`: a request it cannot read: exactly one dead letter with this reason and exactly one
- *     INVALID_MESSAGE reply to the topic's institution;
+ *     INVALID_MESSAGE reply to the topic's institution (on the consultations topic for bytes that came
+ *     on its consultation-requests topic);
  *   - `dead-letter`: a source's message it cannot read or route: exactly one dead letter;
  *   - `late-source-reply`: a source reply it can read that names no open exchange: exactly one
  *     LATE_SOURCE_REPLY audit record with this ticket.
@@ -102,8 +103,14 @@ export type FuzzKind =
   | 'source-reply'
   | 'source-mutation';
 
+/**
+ * Which requests topic of an institution: its ordinary one (`replies`: answered on its replies topic) or
+ * its consultation application's (`consultation`: consultation-requests, answered on consultations).
+ */
+export type FuzzChannel = 'replies' | 'consultation';
+
 export type FuzzTopic =
-  | { readonly kind: 'requests'; readonly institution: string }
+  | { readonly kind: 'requests'; readonly institution: string; readonly channel: FuzzChannel }
   | { readonly kind: 'source-replies'; readonly source: string }
   | { readonly kind: 'source-mutations'; readonly source: string };
 
@@ -173,8 +180,12 @@ const KIND_WEIGHTS: ReadonlyArray<readonly [FuzzKind, number]> = [
 ];
 const WEIGHT_TOTAL = KIND_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
 
-/** The requests the fuzzer expects answered OK: ONVA's identification, under 19/010. */
+/**
+ * The requests the fuzzer expects answered OK: ONVA's identification, under 19/010, which grants it for
+ * consultation only (§3, §37): sent, as ONVA's software sends them, on its consultation-requests topic.
+ */
 const ASKER = 'onva';
+const ASKER_CHANNEL: FuzzChannel = 'consultation';
 const SERVICE = 'identification';
 /** The functional blocks 19/010 grants ONVA for identification, and the technical one. */
 const GRANTED_BLOCKS = [
@@ -531,10 +542,10 @@ export function createFuzzCorpus(options: FuzzCorpusOptions): FuzzCorpus {
     return { variant, value, expect: designed(value, 'OK') };
   };
 
-  const refused = (rng: Rng, n: number): Built & { institution?: string } => {
+  const refused = (rng: Rng, n: number): Built & { institution?: string; channel?: FuzzChannel } => {
     const record = okRequest(rng, n);
     const pastDays = rng.int(-200_000, DAY_2023 - 400);
-    const variants: Array<[string, string, () => RequestRecord, string?]> = [
+    const variants: Array<[string, string, () => RequestRecord, string?, FuzzChannel?]> = [
       ['not-integrated', 'NOT_INTEGRATED', () => ({ ...record, subjectNiss: rng.pick(options.strangers) })],
       ['invalid-niss', 'INVALID_NISS', () => ({ ...record, subjectNiss: invalidNiss(rng) })],
       ['sender-mismatch', 'SENDER_MISMATCH', () => ({ ...record, requester: rng.pick(options.institutions.filter((i) => i !== ASKER)) })],
@@ -549,11 +560,13 @@ export function createFuzzCorpus(options: FuzzCorpusOptions): FuzzCorpus {
       ['unauthorized-blocks', 'NOT_AUTHORIZED', () => ({ ...record, requestedBlocks: ['dmfa.occupation', nonEmptyText(rng, 30)] })],
       ['technical-block-only', 'NO_DATA', () => ({ ...record, requestedBlocks: [TECHNICAL_BLOCK] })],
       // VAPH asks through MAGDA only (10/012): asked directly, not covered.
-      ['intermediary-bypassed', 'NOT_AUTHORIZED', () => ({ ...record, requester: 'vaph' }), 'vaph'],
+      ['intermediary-bypassed', 'NOT_AUTHORIZED', () => ({ ...record, requester: 'vaph' }), 'vaph', 'replies'],
+      // 19/010 §37: ONVA's very request, on its ordinary requests topic rather than through DOLSIS.
+      ['consultation-only', 'CONSULTATION_ONLY', () => record, ASKER, 'replies'],
     ];
-    const [variant, status, build, institution] = rng.pick(variants);
+    const [variant, status, build, institution, channel] = rng.pick(variants);
     const value = encodeRequest(build());
-    return { variant, value, expect: designed(value, status), ...(institution ? { institution } : {}) };
+    return { variant, value, expect: designed(value, status), ...(institution ? { institution } : {}), ...(channel ? { channel } : {}) };
   };
 
   const fieldValues = (rng: Rng, n: number): Built => {
@@ -783,7 +796,7 @@ export function createFuzzCorpus(options: FuzzCorpusOptions): FuzzCorpus {
       return { ...built, variant: `source-mutation:${built.variant}`, topic: { kind: 'source-mutations', source } };
     }
     const record = okRequest(rng, n);
-    const topic: FuzzTopic = { kind: 'requests', institution: ASKER };
+    const topic: FuzzTopic = { kind: 'requests', institution: ASKER, channel: ASKER_CHANNEL };
     const variants: Array<[string, () => Built]> = [
       ['random-bytes', () => oracle(rng.bytes(size))],
       ['huge-request-id', () => reply(encodeRequest({ ...record, requestId: `${record.requestId}:${bigText(rng, size)}` }), 'OK')],
@@ -827,15 +840,22 @@ export function createFuzzCorpus(options: FuzzCorpusOptions): FuzzCorpus {
       if (kind === 'valid' || kind === 'refused' || kind === 'field-values') {
         const built = kind === 'valid' ? valid(rng, n) : kind === 'refused' ? refused(rng, n) : fieldValues(rng, n);
         const institution = ('institution' in built && typeof built.institution === 'string' ? built.institution : undefined) ?? ASKER;
+        const chosen = 'channel' in built ? (built.channel as FuzzChannel | undefined) : undefined;
+        const channel: FuzzChannel = chosen ?? (institution === ASKER ? ASKER_CHANNEL : 'replies');
         const natural = built.expect.outcome === 'reply' ? rng.pick(options.integrated) : null;
-        return { n, kind, variant: built.variant, topic: { kind: 'requests', institution }, key: drawKey(rng, natural), value: built.value, headers, expect: built.expect };
+        return { n, kind, variant: built.variant, topic: { kind: 'requests', institution, channel }, key: drawKey(rng, natural), value: built.value, headers, expect: built.expect };
       }
       const built = byteLevel(kind, rng, n);
-      // Bytes on any institution's topic: the refusal goes to that topic's owner. A request built for a
-      // status goes to ONVA's, whose request it is.
+      // Bytes on any institution's topic: the refusal goes to that topic's owner, back the way they came.
+      // A request built for a status goes to ONVA's consultation-requests topic, whose request it is;
+      // the others, half of the time, there too, else to any institution's ordinary requests topic
+      // (ONVA's included).
       const designedFor = built.expect.outcome === 'reply' && built.expect.status !== null;
-      const institution = designedFor || rng.chance(0.5) ? ASKER : rng.pick(options.institutions);
-      return { n, kind, variant: built.variant, topic: { kind: 'requests', institution }, key: drawKey(rng, `k-${n}`), value: built.value, headers, expect: built.expect };
+      const toAsker = designedFor || rng.chance(0.5);
+      const topic: FuzzTopic = toAsker
+        ? { kind: 'requests', institution: ASKER, channel: ASKER_CHANNEL }
+        : { kind: 'requests', institution: rng.pick(options.institutions), channel: 'replies' };
+      return { n, kind, variant: built.variant, topic, key: drawKey(rng, `k-${n}`), value: built.value, headers, expect: built.expect };
     },
   };
 }

@@ -35,7 +35,7 @@ export async function createGatewayFixture(stack: TestStack, partitions = 2): Pr
   const admin = await client.admin();
   const codec = loadAvroCodec(SCHEMA_DIR);
   const topics = topicNames(name);
-  const specs = topicSpecs(topics, loadInstitutions(DEFAULT_CONFIG_DIR), partitions);
+  const specs = topicSpecs(topics, loadInstitutions(DEFAULT_CONFIG_DIR), { partitions });
   await admin.ensureTopics(specs);
   const redis = createRedisClient(stack.redisUrl, { role: 'background' });
   const store = createDirectoryStore(redis, redisKeys(name));

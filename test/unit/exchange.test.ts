@@ -21,6 +21,7 @@ import {
   presentBlocks,
   retainUntilFor,
   type AnswerRules,
+  type Channel,
   type CheckedRequest,
   type ComposedAnswer,
   type ExchangeRequest,
@@ -84,9 +85,17 @@ function request(overrides: Partial<ExchangeRequest> = {}): ExchangeRequest {
   };
 }
 
-/** Published on the requester's own topic unless told otherwise. */
-function check(req: ExchangeRequest, today: IsoDate = TODAY, topic: string = req.requester): CheckedRequest | RefusedRequest {
-  return checkRequest(req, topic, RULES, today);
+/**
+ * Published on the requester's own topic unless told otherwise; ONVA's through its consultation
+ * application, the only channel 19/010 §37 allows (the refusal on the replies channel is tested below).
+ */
+function check(
+  req: ExchangeRequest,
+  today: IsoDate = TODAY,
+  topic: string = req.requester,
+  channel: Channel = topic === 'onva' ? 'consultation' : 'replies',
+): CheckedRequest | RefusedRequest {
+  return checkRequest(req, topic, RULES, today, channel);
 }
 
 function accepted(result: CheckedRequest | RefusedRequest): CheckedRequest {
@@ -1194,5 +1203,26 @@ describe('retainUntilFor: from the deliberation version applied', () => {
 
   it('19/010 (DOLSIS, §37) stores nothing: the day of receipt itself', () => {
     expect(retainUntilFor(grantOf(request({ requester: 'onva', onBehalfOf: null, employer: null })), TODAY)).toBe(TODAY);
+  });
+});
+
+describe('consultation only (19/010 §3, §37: DOLSIS shows the data, records none)', () => {
+  const onva = (): ExchangeRequest => request({ requester: 'onva', onBehalfOf: null, service: 'identification', subjectNiss: SIMULATED.deceased, employer: null, purpose: null });
+
+  it('ONVA on its replies channel is refused CONSULTATION_ONLY, naming the paragraphs, before any directory lookup', () => {
+    const r = refused(check(onva(), TODAY, 'onva', 'replies'));
+    expect(r.refusal.code).toBe('CONSULTATION_ONLY');
+    expect(r.refusal.detail).toContain('19/010');
+    expect(r.refusal.detail).toContain('§37');
+  });
+
+  it('the same request from its consultation application passes', () => {
+    expect(check(onva(), TODAY, 'onva', 'consultation').ok).toBe(true);
+  });
+
+  it('an institution whose deliberation allows storage may use either channel', () => {
+    const vaph = request({ requester: 'magda', onBehalfOf: 'vaph', service: 'identification', subjectNiss: SIMULATED.assistantOfVaph, employer: null, purpose: null });
+    expect(check(vaph, TODAY, 'magda', 'replies').ok).toBe(true);
+    expect(check(vaph, TODAY, 'magda', 'consultation').ok).toBe(true);
   });
 });

@@ -105,7 +105,8 @@ describe('exchange: a mixed stream of every kind of request gets exactly one rep
     const replies = collectedReplies(sw);
     expect(replies).toHaveLength(total);
 
-    // Exactly one reply per request, with the status its kind must get, on the sender's replies topic.
+    // Exactly one reply per request, with the status its kind must get, on the sender's answer topic: its
+    // replies topic, or ONVA's consultations topic (19/010 §37: it asks through DOLSIS).
     const seen = new Map<string, number>();
     const wrong: string[] = [];
     for (const { key, topic, value } of replies) {
@@ -113,7 +114,7 @@ describe('exchange: a mixed stream of every kind of request gets exactly one rep
       seen.set(id, (seen.get(id) ?? 0) + 1);
       const kind = value.requestId !== '' ? expectedById.get(value.requestId) : expectedByKey.get(key ?? '');
       if (kind === undefined) wrong.push(`unexpected reply ${id}`);
-      else if (value.status !== kind.expected || topic !== sw.fx.topics.replies(kind.sender)) {
+      else if (value.status !== kind.expected || topic !== sw.fx.repliesTopic(kind.sender)) {
         wrong.push(`${kind.name}: ${value.status} on ${topic}`);
       }
     }

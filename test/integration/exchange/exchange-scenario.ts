@@ -49,7 +49,10 @@ export interface DeadLetterValue {
 
 export interface RunningSwitch {
   readonly fx: ExchangeFixture;
-  /** Every Reply on the institutions' replies topics (directory acknowledgements left out). */
+  /**
+   * Every Reply on the institutions' replies topics and on the consultations topics of those with a
+   * consultation application (directory acknowledgements left out); each message names its topic.
+   */
   readonly replies: TopicCollector<ReplyRecord | null>;
   readonly audit: TopicCollector<AuditRecordValue>;
   readonly deadLetters: TopicCollector<DeadLetterValue>;
@@ -84,7 +87,7 @@ export async function startSwitch(options: SwitchOptions = {}): Promise<RunningS
   const decodeReply = (m: InMessage): ReplyRecord | null =>
     m.value !== null && m.headers.type === 'reply' ? fx.codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, m.value) : null;
   const [replies, audit, deadLetters] = await Promise.all([
-    fx.collect([...INSTITUTIONS, ...extra].map((i) => fx.topics.replies(i)), decodeReply),
+    fx.collect([...[...INSTITUTIONS, ...extra].map((i) => fx.topics.replies(i)), ...fx.consulting.map((i) => fx.topics.consultations(i))], decodeReply),
     fx.collect([fx.topics.audit], (m) => fx.codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, m.value as Buffer)),
     fx.collect([fx.topics.deadLetter], (m) => fx.codec.decode<DeadLetterValue>(RECORD.deadLetter, m.value as Buffer)),
   ]);
@@ -266,8 +269,9 @@ export function collectedReplies(sw: RunningSwitch): Array<CollectedMessage<Repl
 
 /**
  * The file's closing check, once nothing is in flight any more: every request got exactly one reply,
- * every reply has exactly one outcome audit record, and there is no outcome record without a reply.
- * `settleMs` leaves time for a duplicate to show up.
+ * on the topic of the channel it was sent on (replies, or the consultations topic), every reply has
+ * exactly one outcome audit record, and there is no outcome record without a reply. `settleMs` leaves
+ * time for a duplicate to show up.
  */
 export async function expectEveryExchangeClosedOnce(sw: RunningSwitch, settleMs = 1_500): Promise<void> {
   await new Promise((r) => setTimeout(r, settleMs));
@@ -278,6 +282,13 @@ export async function expectEveryExchangeClosedOnce(sw: RunningSwitch, settleMs 
     if (r.value.requestId !== '') byRequestId.set(r.value.requestId, (byRequestId.get(r.value.requestId) ?? 0) + 1);
   }
   expect([...byRequestId].filter(([, n]) => n !== 1)).toEqual([]);
+  const misrouted = replies
+    .filter((r) => {
+      const expected = sw.fx.answerTopics.get(r.value.requestId);
+      return expected !== undefined && !expected.has(r.topic);
+    })
+    .map((r) => `${r.value.requestId} (${r.value.status}) on ${r.topic}, expected ${[...(sw.fx.answerTopics.get(r.value.requestId) ?? [])].join(' or ')}`);
+  expect(misrouted).toEqual([]);
   const tickets = replies.map((r) => r.value.ticket);
   expect(new Set(tickets).size).toBe(tickets.length);
   const outcomes = sw.audit.messages.map((m) => m.value).filter((a) => OUTCOME_EVENTS.includes(a.eventType));

@@ -8,7 +8,7 @@ import { EXCHANGE_RECORD, type ReplyRecord } from '../../../src/gateway/exchange
 import { parseSchema, SINGLE_OBJECT_MARKER } from '../../../src/messaging/avro-codec.js';
 import { fingerprintBytes } from '../../../src/messaging/crc64-avro.js';
 import { SIMULATED } from '../../../src/sources/synthetic-population.js';
-import type { CollectedMessage, TopicCollector } from '../../support/exchange-fixture.js';
+import type { CollectedMessage, RequestChannel, TopicCollector } from '../../support/exchange-fixture.js';
 import {
   collectedReplies,
   decodePayload,
@@ -40,7 +40,10 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
       ],
     });
     // The requests as the broker holds them: where each landed (partition, offset).
-    sent = await sw.fx.collect([sw.fx.topics.requests('iriscare'), sw.fx.topics.requests('vaph')], (m) => m.value);
+    sent = await sw.fx.collect(
+      [sw.fx.topics.requests('iriscare'), sw.fx.topics.requests('vaph'), sw.fx.topics.requests('onva'), sw.fx.topics.consultationRequests('onva')],
+      (m) => m.value,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -49,12 +52,18 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
 
   /**
    * Sends the bytes under a fresh key and checks what every undecodable request gets: one INVALID_MESSAGE
-   * reply on the sender's replies topic (keyed like the request, no requestId since none could be read),
-   * one dead letter holding the exact bytes and their place, one REQUEST_REFUSED audit record.
+   * reply on the sender's replies topic — or, sent on its consultation-requests topic, on its
+   * consultations topic — (keyed like the request, no requestId since none could be read), one dead
+   * letter holding the exact bytes and their place, one REQUEST_REFUSED audit record.
    */
-  async function expectInvalid(institution: 'iriscare' | 'vaph', bytes: Buffer, reasonCode: string): Promise<void> {
+  async function expectInvalid(
+    institution: 'iriscare' | 'vaph' | 'onva',
+    bytes: Buffer,
+    reasonCode: string,
+    channel: RequestChannel = 'replies',
+  ): Promise<void> {
     const key = `undecodable-${randomUUID()}`;
-    await sw.fx.send(institution, bytes, key);
+    await sw.fx.send(institution, bytes, { key, channel });
     const [reply] = (await sw.replies.waitFor(
       (ms) => ms.some((m) => m.key === key && m.value !== null),
       `the reply keyed ${key}`,
@@ -65,7 +74,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
     )).filter((m) => m.value.originalKey?.toString('utf8') === key) as Array<CollectedMessage<DeadLetterValue>>;
     const [original] = (await sent.waitFor((ms) => ms.some((m) => m.key === key), `the request ${key}`)).filter((m) => m.key === key);
 
-    expect(reply?.topic).toBe(sw.fx.topics.replies(institution));
+    expect(reply?.topic).toBe(sw.fx.repliesTopic(institution, channel));
     expect(reply?.value).toMatchObject({
       requestId: '',
       status: 'INVALID_MESSAGE',
@@ -82,7 +91,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
     });
     const dl = deadLetter?.value as DeadLetterValue;
     expect(dl).toMatchObject({
-      originTopic: sw.fx.topics.requests(institution),
+      originTopic: sw.fx.requestsTopic(institution, channel),
       originInstitution: institution,
       reasonCode,
       originPartition: original?.partition,
@@ -152,11 +161,21 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
     await expectInvalid('vaph', sw.fx.codec.encode(RECORD.command, command), 'INCOMPATIBLE_SCHEMA');
   });
 
+  it("bytes on ONVA's consultation-requests topic (BAD_MARKER): answered on its consultations topic, the way they came", async () => {
+    await expectInvalid('onva', Buffer.from('not Avro, from DOLSIS', 'utf8'), 'BAD_MARKER', 'consultation');
+  });
+
+  it("bytes on ONVA's ordinary requests topic (TRUNCATED): answered on its replies topic, nothing having been read", async () => {
+    await expectInvalid('onva', Buffer.from([0xc3, 0x01, 0x12]), 'TRUNCATED', 'replies');
+  });
+
   it('a recorded version-1 Request is still understood, and refused on its merits: its ONSS number fails the check digits', async () => {
     const bytes = readFileSync(V1_FIXTURE);
     const before = sw.deadLetters.messages.length;
+    // As ONVA's software asks (19/010 §37): through its consultation application, answered there.
+    expect(sw.fx.channelOf('onva')).toBe('consultation');
     await sw.fx.send('onva', bytes, 'v1-recorded');
-    const [reply] = await waitForRequestId(sw, 'onva-2019-000417');
+    const [reply] = await waitForRequestId(sw, 'onva-2019-000417', sw.fx.topics.consultations('onva'));
     // Decoded with the current version: onBehalfOf and requestedBlocks took their defaults; the rules did the rest.
     expect(reply).toMatchObject({
       requestId: 'onva-2019-000417',
@@ -176,7 +195,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
       subjectNiss: SIMULATED.careWorkerIriscare,
     });
     // Understood means not dead-lettered.
-    expect(sw.deadLetters.messages.slice(before).filter((m) => m.value.originTopic === sw.fx.topics.requests('onva'))).toEqual([]);
+    expect(sw.deadLetters.messages.slice(before).filter((m) => m.value.originTopic === sw.fx.topics.consultationRequests('onva'))).toEqual([]);
   });
 
   it('a version-1 Request with valid keys is forwarded and answered like a current one', async () => {
@@ -195,7 +214,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
     expect(bytes.subarray(0, 10)).toEqual(recorded.subarray(0, 10));
     expect(bytes.subarray(2, 10)).not.toEqual(sw.fx.codec.fingerprint(EXCHANGE_RECORD.request));
     await sw.fx.send('onva', bytes, SIMULATED.deceased);
-    const [reply] = await waitForRequestId(sw, 'onva-v1-deceased');
+    const [reply] = await waitForRequestId(sw, 'onva-v1-deceased', sw.fx.topics.consultations('onva'));
     expect(reply?.status).toBe('OK');
     expect(reply?.legalBasis).toEqual({ deliberation: '19/010', version: 'v1', purpose: 'onva-inspection-annual-holidays' });
     expect(reply?.effectivePeriods).toEqual([period('2024-01-01', '2024-06-30')]);
@@ -237,7 +256,10 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
   });
 });
 
-async function waitForRequestId(sw: RunningSwitch, requestId: string): Promise<ReplyRecord[]> {
+/** The replies to `requestId`, once there is one; every one of them on `topic`. */
+async function waitForRequestId(sw: RunningSwitch, requestId: string, topic: string): Promise<ReplyRecord[]> {
   const found = await sw.replies.waitFor((ms) => ms.some((m) => m.value?.requestId === requestId), `the reply to ${requestId}`);
-  return found.filter((m) => m.value?.requestId === requestId).map((m) => m.value as ReplyRecord);
+  const ours = found.filter((m) => m.value?.requestId === requestId);
+  expect(ours.map((m) => m.topic)).toEqual(ours.map(() => topic));
+  return ours.map((m) => m.value as ReplyRecord);
 }
