@@ -183,6 +183,7 @@ export function formatReceived(received: ReceivedMutation): string {
   return (
     head +
     line('mutation id', `${m.mutationId} (source ${m.source}, service ${m.service})`) +
+    (m.onBehalfOf === null ? '' : line('for', `${m.onBehalfOf} (relayed: this institution may not use it)`)) +
     line('ticket', m.ticket) +
     (m.newNiss === null ? '' : line('new NISS', m.newNiss)) +
     (m.employer === null ? '' : line('employer', employerText(m.employer))) +

@@ -67,8 +67,10 @@ const NONE = '—';
 /** Longer lists of blocks are shown by their count. */
 const BLOCK_LIST_WIDTH = 36;
 
+/** `magda → vaph` for a relay; `onva (DOLSIS)` for a request through the institution's consultation application. */
 export function requesterCell(scenario: DemoScenario): string {
-  return scenario.beneficiary === null ? scenario.requester : `${scenario.requester} → ${scenario.beneficiary}`;
+  const requester = scenario.consultation === undefined ? scenario.requester : `${scenario.requester} (${scenario.consultation})`;
+  return scenario.beneficiary === null ? requester : `${requester} → ${scenario.beneficiary}`;
 }
 
 export function serviceCell(scenario: DemoScenario): string {
@@ -219,7 +221,7 @@ function mutationRow(result: DemoResult): string[] {
     String(scenario.number),
     mutationCell(scenario),
     subjectCell(scenario),
-    scenario.requester,
+    requesterCell(scenario),
     formCell(outcome),
     blocksCell(scenario, outcome),
     verdictCell(verdict),
@@ -332,6 +334,7 @@ export function renderJson(report: DemoReport): string {
         section: scenario.section,
         title: scenario.title,
         requester: scenario.requester,
+        ...(scenario.consultation === undefined ? {} : { consultation: scenario.consultation }),
         beneficiary: scenario.beneficiary,
         service: scenario.service || null,
         subject: scenario.subject === null ? null : { role: scenario.subject.role, niss: maskNiss(scenario.subject.niss) },

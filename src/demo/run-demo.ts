@@ -1,7 +1,9 @@
 /**
  * The demo run: the scenarios of scenarios.ts sent through the switch, each by the institution's own
- * principal, and what came back compared with what should have: the status, the blocks, and the fields
- * withheld against the fields that hold a value in the payload delivered.
+ * principal — or, for a scenario through a consultation application (ONVA's DOLSIS), by that
+ * application's principal on the institution's consultation channel — and what came back compared with
+ * what should have: the status, the blocks, and the fields withheld against the fields that hold a value
+ * in the payload delivered.
  *
  * The switch is the one `npm start` runs when its marker says one runs (with that run's topic prefix);
  * otherwise this run starts one in-process (the local stack first if needed, then topics, ACLs, the
@@ -24,6 +26,7 @@ import { launchSwitch, type LaunchedSwitch } from '../cli/launch.js';
 import { createRuntime, type Runtime } from '../cli/runtime.js';
 import { runningGateway } from '../cli/start-command.js';
 import { loadCatalogue } from '../config/load-catalogue.js';
+import { consultationOf, loadInstitutions } from '../config/load-institutions.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
 import type { Catalogue } from '../domain/catalogue.js';
 import { quarterOf } from '../domain/period.js';
@@ -239,9 +242,10 @@ async function openSwitch(options: RunDemoOptions, logger: Logger, announce: (li
   };
 }
 
-/** The institutions' clients, each connected as its own principal. */
+/** The institutions' clients, each connected as its own principal, or as its consultation application's. */
 interface Clients {
-  of(institution: string): ExchangeClient;
+  /** The client the scenario sends with: its requester's, on the channel it names. */
+  of(scenario: DemoScenario): ExchangeClient;
   readonly unreadable: UnreadableReplies | undefined;
   close(): Promise<void>;
 }
@@ -254,9 +258,11 @@ async function openClients(
   timeoutMs: number,
 ): Promise<Clients> {
   const clients = new Map<string, ExchangeClient>();
+  /** One client per institution and channel. */
+  const keyOf = (s: Pick<DemoScenario, 'requester' | 'consultation'>) => (s.consultation === undefined ? s.requester : `${s.requester} consultation`);
   let unreadable: UnreadableReplies | undefined;
   const opened: Clients = {
-    of: (institution) => clients.get(institution) as ExchangeClient,
+    of: (scenario) => clients.get(keyOf(scenario)) as ExchangeClient,
     get unreadable() {
       return unreadable;
     },
@@ -267,19 +273,29 @@ async function openClients(
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     },
   };
+  // The subscribers of the changes are watched by run-mutations.ts, with no exchange client of their own.
+  const senders = new Map<string, DemoScenario>();
+  for (const s of scenarios) if (s.send.kind !== 'mutation' && !senders.has(keyOf(s))) senders.set(keyOf(s), s);
+  const institutions = [...senders.values()].some((s) => s.consultation !== undefined)
+    ? loadInstitutions(process.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR)
+    : null;
   // Each client kept as soon as it is open, so that one that fails leaves none of the others open.
   const opening = await Promise.allSettled(
-    // The subscribers of the changes are watched by run-mutations.ts, with no exchange client of their own.
-    [...new Set(scenarios.filter((s) => s.send.kind !== 'mutation').map((s) => s.requester))].map(async (institution) => {
+    [...senders].map(async ([key, { requester: institution, consultation }]) => {
+      // Through its consultation application: that application's principal, on the consultation channel.
+      const principal = consultation === undefined || institutions === null ? institution : consultationOf(institutions, institution);
+      if (principal === null) throw new Error(`${institution} has no consultation application (${consultation}) in config/institutions.yaml`);
       const client = await createExchangeClient({
-        connection: principalConnection(institution),
+        connection: principalConnection(principal),
         institution,
+        channel: consultation === undefined ? 'replies' : 'consultation',
+        principal,
         topics,
         codec,
         logger,
         defaultTimeoutMs: timeoutMs,
       });
-      clients.set(institution, client);
+      clients.set(key, client);
     }),
   );
   try {
@@ -296,7 +312,7 @@ async function openClients(
 
 async function single(scenario: DemoScenario, clients: Clients, codec: AvroCodec, catalogue: Catalogue, timeoutMs: number): Promise<DemoOutcome> {
   const elapsed = stopwatch();
-  const client = clients.of(scenario.requester);
+  const client = clients.of(scenario);
   try {
     switch (scenario.send.kind) {
       case 'request':
@@ -385,7 +401,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
     for (const scenario of scenarios) {
       if (!open || scenario.send.kind !== 'quarterly-lists' || aborted()) continue;
       const lists = stopwatch();
-      const client = open.of(scenario.requester);
+      const client = open.of(scenario);
       outcomes.set(scenario.number, await quarterlyLists(client, catalogue, scenario.send.quarters, scenario.expected.entries ?? 0, progress));
       timings.listsMs += lists();
     }

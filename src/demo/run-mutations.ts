@@ -1,6 +1,7 @@
 /**
  * The demo's changes on Kafka: the subscribers' mutations topics watched (each as its institution, from
- * the end they had before anything is published), the changes published by the simulated sources (each
+ * the end they had before anything is published; a relayed subscriber's changes on its relay's topic, as
+ * the relay, each naming the institution it is for), the changes published by the simulated sources (each
  * as its source), and what each subscriber received compared with what it should have.
  *
  * Positive expectations end the wait as soon as they are met; the "nothing" ones then get a short quiet
@@ -97,7 +98,8 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
         purpose: 'demo',
         onMutation: (mutation) => {
           if (!mutation.record.mutationId.startsWith(`demo-${runId}-`)) return;
-          const key = `${institution}\u0000${mutation.record.mutationId}`;
+          // Through a relay (MAGDA for VAPH, 10/012 §9), the change names the institution it is for.
+          const key = `${institution}\u0000${mutation.record.onBehalfOf ?? institution}\u0000${mutation.record.mutationId}`;
           received.set(key, [...(received.get(key) ?? []), mutation]);
           for (const wake of wakers) wake();
         },
@@ -112,7 +114,7 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
   }
 
   const receivedBy = (scenario: (typeof watched)[number]): ReceivedMutation[] =>
-    received.get(`${scenario.requester}\u0000${mutationIdOf(scenario.send.change)}`) ?? [];
+    received.get(`${scenario.requester}\u0000${scenario.beneficiary ?? scenario.requester}\u0000${mutationIdOf(scenario.send.change)}`) ?? [];
 
   return {
     close,

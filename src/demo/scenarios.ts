@@ -4,9 +4,11 @@
  * receive them and who must not. Pure: the list, the expectations and the comparison of an outcome with
  * its expectation; sending and receiving live in run-demo.ts and run-mutations.ts.
  *
- * Every request goes out as the institution's own principal (magda for VAPH, 10/012 §9), on the sample
- * directory that `npm start` and the demo load (src/sources/sample-directory.ts); every change is
- * published as its source's principal and read as each subscriber's.
+ * Every request goes out as the institution's own principal (magda for VAPH, 10/012 §9) — ONVA's as its
+ * consultation application's, DOLSIS (principal onva-dolsis), on its consultation channel, since 19/010
+ * grants its data for consultation only (§3, §37) — on the sample directory that `npm start` and the
+ * demo load (src/sources/sample-directory.ts); every change is published as its source's principal and
+ * read as each subscriber's.
  *
  * Where a deliberation names the fields of a block, a scenario may state the fields the switch must
  * withhold (`removedFields`): the VAPH rows do, so that a name delivered to VAPH fails the demo. No row
@@ -97,8 +99,15 @@ export interface DemoScenario {
   readonly section: string;
   /** What the scenario shows, in a few words. */
   readonly title: string;
-  /** The principal that sends (and reads the reply). */
+  /** The institution that sends (and reads the reply), as its own principal unless `consultation` says otherwise. */
   readonly requester: string;
+  /**
+   * The consultation application the request goes through (its name, `DOLSIS`): sent as that
+   * application's principal (config/institutions.yaml `consultation.principal`) on the institution's
+   * consultation-requests topic, answered on its consultations topic. Absent: the institution's own
+   * requests and replies topics, as its own principal.
+   */
+  readonly consultation?: string;
   /** The institution the data are for, when the requester relays (magda for vaph). */
   readonly beneficiary: string | null;
   readonly service: string;
@@ -169,6 +178,9 @@ const ROLE = {
 
 const person = (niss: string, role: string): DemoSubject => ({ niss, role });
 
+/** ONVA's consultation application (19/010 §3, §37), whose principal is onva-dolsis. */
+export const DOLSIS = 'DOLSIS';
+
 /**
  * What 10/012 §8 withholds of the natural person (90017) the source sends: every field but the sequence
  * number and the NISS, those that hold a value in the simulated DmfA (src/sources/source-simulator.ts).
@@ -234,11 +246,13 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
   const careWorker = person(SIMULATED.careWorkerIriscare, ROLE.careWorker);
   const interimWorker = person(SIMULATED.interimWorker, ROLE.interim);
   const lists = quarterlyListExpectations(options.today);
+  // 19/010 §3, §37: ONVA's inspectors consult through DOLSIS, which shows data and records none.
+  const viaDolsis = { requester: 'onva', beneficiary: null, consultation: DOLSIS } as const;
 
   const sections = {
     vaph: 'VAPH through MAGDA — 10/012 (personal assistance budget)',
     iriscare: 'IRISCARE — 19/104 (financing of care homes)',
-    onva: 'ONVA inspection — 19/010 (annual holidays)',
+    onva: 'ONVA inspection through DOLSIS — 19/010 (annual holidays; consultation only, §37)',
     inami: 'INAMI → ONSS — 22/046 (quarterly list of entries into invalidity)',
     refusals: 'Refusals',
     mutations: MUTATIONS_SECTION,
@@ -297,8 +311,7 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     {
       section: sections.onva,
       title: 'identification of a deceased person',
-      requester: 'onva',
-      beneficiary: null,
+      ...viaDolsis,
       service: 'identification',
       subject: person(SIMULATED.deceased, ROLE.deceased),
       send: { kind: 'request', input: { service: 'identification', subjectNiss: SIMULATED.deceased, period: options.today } },
@@ -307,8 +320,7 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     {
       section: sections.onva,
       title: 'DmfA 2024 of the former interim worker: only the manual worker record (015) at the brewery',
-      requester: 'onva',
-      beneficiary: null,
+      ...viaDolsis,
       service: 'dmfa',
       subject: interimWorker,
       send: { kind: 'request', input: { service: 'dmfa', subjectNiss: interimWorker.niss, period: '2024Q1..2024Q4' } },
@@ -319,8 +331,7 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     {
       section: sections.onva,
       title: 'DmfA 2024Q1..Q3, when the interim worker was white-collar at the agency (495): §36 leaves nothing',
-      requester: 'onva',
-      beneficiary: null,
+      ...viaDolsis,
       service: 'dmfa',
       subject: interimWorker,
       send: { kind: 'request', input: { service: 'dmfa', subjectNiss: interimWorker.niss, period: '2024Q1..2024Q3' } },
@@ -329,8 +340,7 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
     {
       section: sections.onva,
       title: 'identification of a BIS number since replaced',
-      requester: 'onva',
-      beneficiary: null,
+      ...viaDolsis,
       service: 'identification',
       subject: person(SIMULATED.replacedBis, ROLE.replacedBis),
       send: { kind: 'request', input: { service: 'identification', subjectNiss: SIMULATED.replacedBis, period: options.today } },
@@ -455,6 +465,16 @@ export function demoScenarios(options: { readonly today: IsoDate }): DemoScenari
       send: { kind: 'request', input: vaphDmfa(person(SIMULATED.sourceFailure, ROLE.sourceFailure)) },
       expected: { status: 'SOURCE_ERROR' },
     },
+    {
+      section: sections.refusals,
+      title: 'ONVA asks 19/010 identification on its own replies topic, not through DOLSIS: consultation only (§37)',
+      requester: 'onva',
+      beneficiary: null,
+      service: 'identification',
+      subject: person(SIMULATED.deceased, ROLE.deceased),
+      send: { kind: 'request', input: { service: 'identification', subjectNiss: SIMULATED.deceased, period: options.today } },
+      expected: { status: 'CONSULTATION_ONLY' },
+    },
     ...mutationScenarios(options.today, sections.mutations),
   ];
   return scenarios.map((s, i) => ({ number: i + 1, ...s }));
@@ -508,17 +528,17 @@ function mutationScenarios(today: IsoDate, section: string): Array<Omit<DemoScen
   ): Omit<DemoScenario, 'number'> => ({
     section,
     title,
-    requester: subscriber,
-    beneficiary: null,
+    // 10/012 §9: VAPH's changes reach it only through MAGDA, on MAGDA's mutations topic.
+    ...(subscriber === 'vaph' ? { requester: 'magda', beneficiary: 'vaph' } : { requester: subscriber, beneficiary: null }),
     service: MUTATION_KIND_DEFINITIONS[c.kind].service,
     subject: c.subject,
     send: { kind: 'mutation', change: c },
     expected: { status, ...more },
   });
   return [
-    row(supermarketOut, 'vaph', NOTHING, 'VAPH follows the assistant only at the budget holder (employer link)'),
+    row(supermarketOut, 'vaph', NOTHING, 'VAPH follows the assistant only at the budget holder (employer link, 10/012 §9)'),
     // The change carries the worker as DIMONA has it: §7 lets the NISS through, not the name.
-    row(budgetHolderOut, 'vaph', 'BLOCKS', '10/012 §10 pushes DIMONA changes as blocks, the worker by NISS only', {
+    row(budgetHolderOut, 'vaph', 'BLOCKS', '10/012 §10: DIMONA changes through MAGDA, the worker by NISS only', {
       delivered: ['dimona.occupation'],
       removedFields: VAPH_WITHHELD_DIMONA_WORKER,
     }),

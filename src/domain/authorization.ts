@@ -79,6 +79,8 @@ export interface AuthorizationGrant {
   /** Population and time conditions on the source's rows. */
   readonly rows: readonly RowCondition[];
   readonly periodFrom: ServiceGrant['periodFrom'];
+  /** The deliberation allows consultation only (19/010 §37): never answered on the replies topic. */
+  readonly consultationOnly: Deliberation['consultationOnly'];
   readonly includesFutureFieldsOfBlocks: boolean;
   readonly retention: Retention;
   readonly legalBasis: string;
@@ -332,6 +334,7 @@ export function decideAuthorization(index: AuthorizationIndex, request: Authoriz
     grantedFields: fieldsFor(grant, indexedService.technical),
     rows: grant.rows,
     periodFrom: grant.periodFrom,
+    consultationOnly: deliberation.consultationOnly,
     includesFutureFieldsOfBlocks: grant.includesFutureFieldsOfBlocks,
     retention: version.retention,
     legalBasis: version.legalBasis,
@@ -388,10 +391,48 @@ export interface MutationSubscription {
   readonly allowedBlocks: readonly BlockId[];
   readonly grantedFields: Readonly<Record<BlockId, FieldGrant>>;
   readonly rows: readonly RowCondition[];
+  /**
+   * The grant covers only a named employer–worker link (10/012 §9, 19/104 §2): changes reach the
+   * institution only through lines bound to the change's employer, with that employer's rows only.
+   */
+  readonly employerRequired: boolean;
+  /**
+   * The deliberation's mandatory intermediary (10/012 §9, §18: "à l'intervention de … MAGDA"), through
+   * whose mutations topic the change is delivered, naming the beneficiary; null: delivered directly.
+   */
+  readonly relay: InstitutionId | null;
   readonly includesFutureFieldsOfBlocks: boolean;
   readonly retention: Retention;
   /** The capacity (and minimum phase) the deliberation's integration demands, as for its requests. */
   readonly integration: IntegrationDemand | null;
+}
+
+/**
+ * Does the institution's authorization demand that a person be integrated with an employer? True when,
+ * for the capacity integrated, every grant in force on `date` of a service that takes an employer covers
+ * only a named employer–worker link (10/012 §9, 19/104 §2): a line without employer would let changes of
+ * every employer of the person through, which no such grant allows. Returns the deliberation and its
+ * paragraphs, or null.
+ */
+export function employerLinkDemand(
+  index: AuthorizationIndex,
+  institution: InstitutionId,
+  capacity: string,
+  date: IsoDate,
+): { readonly deliberation: string; readonly paragraphs: string } | null {
+  let demand: { deliberation: string; paragraphs: string } | null = null;
+  for (const [serviceId, indexed] of index.services) {
+    if (indexed.definition.keys.employer.presence === 'none') continue;
+    for (const { deliberation, versions } of index.byBeneficiaryAndService.get(key(institution, serviceId)) ?? []) {
+      const at = versions.find(({ version }) => version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to));
+      if (!at) continue;
+      if (at.grant.integration !== null && at.grant.integration.capacity !== capacity) continue;
+      // One grant that takes an unbound line for this capacity is enough to accept it.
+      if (at.grant.keys?.employer !== 'required') return null;
+      demand ??= { deliberation: deliberation.number, paragraphs: at.grant.paragraphs };
+    }
+  }
+  return demand;
 }
 
 /**
@@ -427,6 +468,8 @@ export function mutationSubscription(
       allowedBlocks: selected.ok ? selected.allowed : [],
       grantedFields: fieldsFor(at.grant, indexedService.technical),
       rows: at.grant.rows,
+      employerRequired: at.grant.keys?.employer === 'required',
+      relay: deliberation.intermediaries.find((i) => i.mandatory)?.institution ?? null,
       includesFutureFieldsOfBlocks: at.grant.includesFutureFieldsOfBlocks,
       retention: at.version.retention,
       integration: at.grant.integration,

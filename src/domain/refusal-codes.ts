@@ -57,6 +57,12 @@ export const REFUSAL_CODES = {
     retriable: false,
     message: 'The link asked for is interim work: the deliberation demands the employer category with the employer; ask again with it.',
   },
+  CONSULTATION_ONLY: {
+    bcssCode: null,
+    category: 'authorization',
+    retriable: false,
+    message: 'The deliberation grants these data for consultation only: ask through the consultation application, whose answers are not for storage.',
+  },
   PERIOD_NOT_AUTHORIZED: {
     bcssCode: null,
     category: 'authorization',
@@ -86,6 +92,12 @@ export const REFUSAL_CODES = {
     category: 'directory',
     retriable: false,
     message: 'The person is not integrated with this employer for the requested period.',
+  },
+  EMPLOYER_LINK_REQUIRED: {
+    bcssCode: null,
+    category: 'directory',
+    retriable: false,
+    message: 'The deliberation covers only a named employer–worker link: integrate the person with the employer.',
   },
   NISS_REPLACED: {
     bcssCode: 'MSG00006',

@@ -1,5 +1,6 @@
+import { employerLinkDemand, type AuthorizationIndex } from '../domain/authorization.js';
 import { deintegrate, integrate, listFor, type Integration } from '../domain/directory.js';
-import { REFUSAL_CODES, type Refusal } from '../domain/refusal-codes.js';
+import { REFUSAL_CODES, refusal, type Refusal } from '../domain/refusal-codes.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
@@ -42,6 +43,12 @@ export interface DirectoryPipelineDeps {
   readonly logger: Logger;
   /** Consumer-group and transactional-id namespace (lets tests run isolated gateways). */
   readonly instanceName?: string;
+  /**
+   * The deliberations applied: an integration without employer is refused EMPLOYER_LINK_REQUIRED where
+   * the institution's grants cover only a named employer–worker link. Absent: not checked (a directory
+   * on its own, as the rebuild tool runs it).
+   */
+  readonly authorizations?: AuthorizationIndex;
 }
 
 function ack(
@@ -102,7 +109,7 @@ function decodeCommand(codec: AvroCodec, message: InMessage): DirectoryCommandRe
   }
 }
 
-export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics'>) {
+export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics' | 'authorizations'>) {
   const { codec, topics } = deps;
   return async (messages: readonly InMessage[]) => {
     const records: OutRecord[] = [];
@@ -130,7 +137,17 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
       }
       return records;
     }
-    const checked = checkDirectoryCommand(decoded, institution);
+    let checked = checkDirectoryCommand(decoded, institution);
+    if (!('code' in checked) && checked.action === 'INTEGRATE' && checked.command.employer === undefined && deps.authorizations) {
+      // 10/012 §9, 19/104 §2: a line without employer would open every employer–worker link of the person.
+      const demand = employerLinkDemand(deps.authorizations, institution, checked.command.capacity, checked.command.at.slice(0, 10));
+      if (demand !== null) {
+        checked = refusal(
+          'EMPLOYER_LINK_REQUIRED',
+          `deliberation ${demand.deliberation} (${demand.paragraphs}) covers only a named employer–worker link: integrate the person with the employer`,
+        );
+      }
+    }
     if ('code' in checked) {
       return [
         ack(codec, topics, institution, message.key, { commandId: decoded.commandId, niss: null, linesAfter: 0, refusal: checked }),

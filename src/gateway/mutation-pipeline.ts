@@ -50,6 +50,8 @@ export interface MutationRecord {
   readonly source: string;
   readonly service: string;
   readonly subjectNiss: string;
+  /** Delivered through a mandatory intermediary: the institution it is for. */
+  readonly onBehalfOf: string | null;
   readonly employer: EmployerRecord | null;
   readonly informationType: string;
   readonly changeKind: ChangeKind;
@@ -191,6 +193,7 @@ export function mutationTransform(deps: MutationPipelineDeps) {
         source,
         service: service.id,
         subjectNiss: mutation.subjectNiss,
+        onBehalfOf: delivery.via === null ? null : delivery.institution,
         employer: mutation.employer,
         informationType: mutation.informationType,
         changeKind: mutation.changeKind,
@@ -207,7 +210,8 @@ export function mutationTransform(deps: MutationPipelineDeps) {
         deliveredAt,
       };
       records.push({
-        topic: topics.mutations(delivery.institution),
+        // Through the mandatory intermediary, as the beneficiary's requests go (10/012 §9, §18).
+        topic: topics.mutations(delivery.via ?? delivery.institution),
         key: mutation.subjectNiss,
         value: codec.encode(MUTATION_RECORD.delivered, record),
         headers: { type: 'mutation', ticket },
@@ -220,6 +224,7 @@ export function mutationTransform(deps: MutationPipelineDeps) {
             ticket,
             at: deliveredAt,
             requester: delivery.institution,
+            intermediary: delivery.via,
             source,
             service: service.id,
             deliberation: subscription.deliberation,

@@ -80,6 +80,7 @@ describe('npm run demo', () => {
       'SENDER_MISMATCH',
       'INVALID_MESSAGE',
       'SOURCE_ERROR',
+      'CONSULTATION_ONLY',
       NOTHING,
       'BLOCKS',
       NOTHING,
@@ -92,14 +93,29 @@ describe('npm run demo', () => {
     ]);
   });
 
+  it('ONVA asks through DOLSIS (its consultation application, 19/010 §37); on its own replies topic it is refused', () => {
+    const ofOnva = report.results.filter((r) => r.scenario.requester === 'onva' && r.scenario.send.kind !== 'mutation');
+    expect(ofOnva.map((r) => [r.scenario.consultation ?? null, r.outcome.status])).toEqual([
+      ['DOLSIS', 'OK'],
+      ['DOLSIS', 'OK'],
+      ['DOLSIS', 'NO_DATA'],
+      ['DOLSIS', 'NISS_REPLACED'],
+      [null, 'CONSULTATION_ONLY'],
+    ]);
+    const refused = ofOnva.at(-1)?.outcome;
+    expect(refused).toMatchObject({ deliveredBlocks: [], effectivePeriods: [] });
+    expect(refused?.message).toContain('19/010');
+  });
+
   it('the changes: each delivered once, filtered, to the subscriber that follows the person; nothing to the others', () => {
     const changes = report.results.filter((r) => r.scenario.send.kind === 'mutation');
     expect(changes).toHaveLength(9);
     const delivered = changes.filter((r) => r.outcome.status === 'BLOCKS');
-    expect(delivered.map((r) => [r.scenario.requester, r.scenario.service, r.outcome.deliveredBlocks])).toEqual([
-      ['vaph', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
-      ['vaph', 'identification', ['identification.register', 'identification.residence']],
-      ['iriscare', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
+    // VAPH's changes read on MAGDA's mutations topic, as MAGDA, each naming VAPH (10/012 §9).
+    expect(delivered.map((r) => [r.scenario.requester, r.scenario.beneficiary, r.scenario.service, r.outcome.deliveredBlocks])).toEqual([
+      ['magda', 'vaph', 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
+      ['magda', 'vaph', 'identification', ['identification.register', 'identification.residence']],
+      ['iriscare', null, 'dimona', ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation']],
     ]);
     for (const r of delivered) expect(r.outcome.ticket).toMatch(/^M/);
     // The DIMONA changes name the worker by NISS only (10/012 §7, 19/104 §9).

@@ -1,5 +1,6 @@
 /**
- * The decision rules on their own: intermediaries, purposes, versions in force, requested blocks.
+ * The decision rules on their own: intermediaries, purposes, versions in force, requested blocks, and
+ * whether an integration must name the employer (employerLinkDemand).
  * Synthetic deliberations (built here) run against the real catalogue; the seed deliberations have
  * their own file (seed-deliberations.test.ts).
  */
@@ -7,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildAuthorizationIndex,
   decideAuthorization,
+  employerLinkDemand,
   type AuthorizationDecision,
   type AuthorizationGrant,
   type AuthorizationRequest,
@@ -75,6 +77,7 @@ function delib(
     purpose: { code: extra.purpose ?? `purpose-${number.replace('/', '-')}`, text: 'test purpose' },
     logging: { minimumRetention: null, switchLogs: [], requesterLogs: [], readableBy: [], paragraphs: '§1', text: 'none' },
     access: null,
+    consultationOnly: null,
     versions,
   };
 }
@@ -429,5 +432,81 @@ describe('the index', () => {
     expect(granted(decideAuthorization(index, { requester: 'magda', onBehalfOf: 'vaph', service: 'dmfa', date: '2024-01-10' })).deliberation).toBe(
       '10/012',
     );
+  });
+});
+
+describe('employerLinkDemand: must the person be integrated with the employer?', () => {
+  const real = buildAuthorizationIndex(realDeliberations(), realCatalogue());
+  const REQUIRED = { employer: 'required', period: 'required', employerCategoryForInterim: false } as const;
+  const OPTIONAL = { employer: 'optional', period: 'required', employerCategoryForInterim: false } as const;
+  const capacity = (code: string) => ({ integration: { sector: 'test', capacity: code, minPhase: null, note: null } });
+  const demand = (deliberations: Deliberation[], institution: string, cap: string, date: string) =>
+    employerLinkDemand(buildAuthorizationIndex(deliberations, realCatalogue()), institution, cap, date);
+
+  it('10/012 §9: VAPH integrating a personal assistant (pab-assistant) names the employer', () => {
+    // The first grant that demands it, in catalogue order: DIMONA (§7, §9); DmfA (§8, §9) demands it too.
+    expect(employerLinkDemand(real, 'vaph', 'pab-assistant', '2024-06-01')).toEqual({ deliberation: '10/012', paragraphs: '§7, §9' });
+    // Before 10/012 was in force (2010-03-02), nothing demands it.
+    expect(employerLinkDemand(real, 'vaph', 'pab-assistant', '2010-03-01')).toBeNull();
+  });
+
+  it('a capacity VAPH\'s grants do not name: null — 10/012\'s DIMONA and DmfA grants count only for pab-assistant, its identification has no employer', () => {
+    for (const other of ['12/10', 'test-capacity']) expect(employerLinkDemand(real, 'vaph', other, '2024-06-01'), other).toBeNull();
+  });
+
+  it('19/104 §2: IRISCARE names the employer in any capacity (its grants demand none), under every version', () => {
+    for (const cap of ['care-worker', 'test-capacity', '17/2']) {
+      // v3 (from 2023-12-05): DIMONA (§9) and DmfA, the first in catalogue order.
+      expect(employerLinkDemand(real, 'iriscare', cap, '2024-06-01'), cap).toEqual({ deliberation: '19/104', paragraphs: '§9' });
+      // v2 (2020-12-01 … 2023-12-04) and v1 (2019-07-02 … 2020-11-30): DmfA only (§7, §8).
+      expect(employerLinkDemand(real, 'iriscare', cap, '2023-12-04'), cap).toEqual({ deliberation: '19/104', paragraphs: '§7, §8' });
+      expect(employerLinkDemand(real, 'iriscare', cap, '2020-06-01'), cap).toEqual({ deliberation: '19/104', paragraphs: '§7, §8' });
+    }
+    // Before 19/104 (2019-07-02): nothing in force.
+    expect(employerLinkDemand(real, 'iriscare', 'care-worker', '2019-07-01')).toBeNull();
+  });
+
+  it('19/010: ONVA need not (its grants name no employer key); nor MAGDA nor an unknown institution, which have no grant', () => {
+    expect(employerLinkDemand(real, 'onva', 'inspection', '2024-06-01')).toBeNull();
+    expect(employerLinkDemand(real, 'magda', 'pab-assistant', '2024-06-01')).toBeNull();
+    expect(employerLinkDemand(real, 'nobody', 'test-capacity', '2024-06-01')).toBeNull();
+  });
+
+  it('one grant in force that takes an unbound line for the capacity is enough to accept it', () => {
+    const strict = delib('96/001', 'fedris', [version('v1', '2010-01-01', null, [grant('dmfa', DMFA_CORE, { keys: REQUIRED })])]);
+    const lax = delib('96/002', 'fedris', [version('v1', '2010-01-01', null, [grant('dimona', ['dimona.occupation'], { keys: OPTIONAL })])]);
+    const silent = delib('96/003', 'fedris', [version('v1', '2010-01-01', null, [grant('dimona', ['dimona.occupation'])])]);
+    expect(demand([strict], 'fedris', 'any', '2024-01-10')).toEqual({ deliberation: '96/001', paragraphs: '§1' });
+    expect(demand([strict, lax], 'fedris', 'any', '2024-01-10')).toBeNull();
+    // A grant without keys names no employer either.
+    expect(demand([strict, silent], 'fedris', 'any', '2024-01-10')).toBeNull();
+  });
+
+  it('a grant scoped to another capacity does not count, one without integration demand counts for every capacity', () => {
+    const scoped = delib('96/004', 'fedris', [version('v1', '2010-01-01', null, [grant('dmfa', DMFA_CORE, { keys: REQUIRED, ...capacity('victim') })])]);
+    const laxOther = delib('96/005', 'fedris', [
+      version('v1', '2010-01-01', null, [grant('dimona', ['dimona.occupation'], { keys: OPTIONAL, ...capacity('employer-contact') })]),
+    ]);
+    expect(demand([scoped], 'fedris', 'victim', '2024-01-10')).toEqual({ deliberation: '96/004', paragraphs: '§1' });
+    expect(demand([scoped], 'fedris', 'employer-contact', '2024-01-10')).toBeNull();
+    // The lax grant is for another capacity: it does not lift the demand for 'victim'.
+    expect(demand([scoped, laxOther], 'fedris', 'victim', '2024-01-10')).toEqual({ deliberation: '96/004', paragraphs: '§1' });
+    expect(demand([scoped, laxOther], 'fedris', 'employer-contact', '2024-01-10')).toBeNull();
+  });
+
+  it('only the versions in force on the day count, and only deliberations through the switch', () => {
+    const changing = delib('96/006', 'fedris', [
+      version('v1', '2010-01-01', '2021-12-31', [grant('dmfa', DMFA_CORE, { keys: REQUIRED })]),
+      version('v2', '2022-01-01', null, [grant('dmfa', DMFA_CORE, { keys: OPTIONAL })]),
+    ]);
+    expect(demand([changing], 'fedris', 'any', '2021-12-31')).toEqual({ deliberation: '96/006', paragraphs: '§1' });
+    expect(demand([changing], 'fedris', 'any', '2022-01-01')).toBeNull();
+    const outside = delib('96/007', 'fedris', [version('v1', '2010-01-01', null, [grant('dmfa', DMFA_CORE, { keys: REQUIRED })])], { viaBcss: false });
+    expect(demand([outside], 'fedris', 'any', '2024-01-10')).toBeNull();
+  });
+
+  it('a service without employer key does not count: who the person is names no employer', () => {
+    const identity = delib('96/008', 'fedris', [version('v1', '2010-01-01', null, [grant('identification', ['identification.name'], { keys: REQUIRED })])]);
+    expect(demand([identity], 'fedris', 'any', '2024-01-10')).toBeNull();
   });
 });

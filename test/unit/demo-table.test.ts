@@ -14,6 +14,7 @@ import {
   mutationCell,
   outcomeCell,
   renderJson,
+  requesterCell,
   renderSummary,
   renderTable,
   shortBlockId,
@@ -145,15 +146,16 @@ describe('the scenarios', () => {
       ['vaph', 'dmfa', 'SENDER_MISMATCH'],
       ['vaph', '', 'INVALID_MESSAGE'],
       ['magda', 'dmfa', 'SOURCE_ERROR'],
-      ['vaph', 'dimona', NOTHING],
-      ['vaph', 'dimona', 'BLOCKS'],
+      ['onva', 'identification', 'CONSULTATION_ONLY'],
+      ['magda', 'dimona', NOTHING],
+      ['magda', 'dimona', 'BLOCKS'],
       ['onva', 'dimona', NOTHING],
       ['iriscare', 'dimona', NOTHING],
-      ['vaph', 'identification', 'BLOCKS'],
+      ['magda', 'identification', 'BLOCKS'],
       ['iriscare', 'identification', NOTHING],
       ['iriscare', 'dmfa', NOTHING],
       ['iriscare', 'dimona', 'BLOCKS'],
-      ['vaph', 'dimona', NOTHING],
+      ['magda', 'dimona', NOTHING],
     ]);
     for (const s of scenarios) {
       if (s.send.kind === 'mutation') expect(['BLOCKS', 'NOTIFICATION', NOTHING]).toContain(s.expected.status);
@@ -161,13 +163,16 @@ describe('the scenarios', () => {
     }
   });
 
-  it('VAPH asks only through MAGDA, on its own behalf (10/012 §9)', () => {
+  it('VAPH asks, and is told of changes, only through MAGDA, on its own behalf (10/012 §9)', () => {
     const forVaph = scenarios.filter((s) => s.beneficiary === 'vaph');
-    expect(forVaph.length).toBeGreaterThan(0);
+    expect(forVaph.filter((s) => s.send.kind === 'request').length).toBeGreaterThan(0);
+    expect(forVaph.filter((s) => s.send.kind === 'mutation').length).toBe(4);
     for (const s of forVaph) {
       expect(s.requester).toBe('magda');
-      expect(s.send.kind === 'request' && s.send.input.onBehalfOf).toBe('vaph');
+      if (s.send.kind === 'request') expect(s.send.input.onBehalfOf).toBe('vaph');
     }
+    // No change is watched on VAPH's own topic.
+    expect(scenarios.filter((s) => s.send.kind === 'mutation' && s.requester === 'vaph')).toEqual([]);
   });
 
   it('every checked request passes the client library’s own checks, as its requester', () => {
@@ -191,6 +196,21 @@ describe('the scenarios', () => {
       else expect(named, `#${s.number}`).toBeTruthy();
     }
     expect(scenario(14).expected.status).toBe('INVALID_EMPLOYER_ID');
+  });
+
+  it('ONVA asks through DOLSIS in every request but the one that shows it must (19/010 §37: consultation only)', () => {
+    const ofOnva = scenarios.filter((s) => s.requester === 'onva' && s.send.kind !== 'mutation');
+    expect(ofOnva.map((s) => [s.number, s.consultation ?? null, s.expected.status])).toEqual([
+      [5, 'DOLSIS', 'OK'],
+      [6, 'DOLSIS', 'OK'],
+      [7, 'DOLSIS', 'NO_DATA'],
+      [8, 'DOLSIS', 'NISS_REPLACED'],
+      [20, null, 'CONSULTATION_ONLY'],
+    ]);
+    // The refused one asks what the first one gets: the channel alone makes the difference.
+    expect(scenario(20).send).toEqual(scenario(5).send);
+    // Nobody else asks through a consultation application.
+    expect(scenarios.filter((s) => s.consultation !== undefined && s.requester !== 'onva')).toEqual([]);
   });
 
   it('the 22/046 list of a quarter before 2020 is refused (§2)', () => {
@@ -277,7 +297,7 @@ describe('the changes', () => {
   }));
 
   it('the subscribers are watched after the requests, under their own section', () => {
-    expect(watched.map((s) => s.number)).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28]);
+    expect(watched.map((s) => s.number)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29]);
     for (const s of watched) expect(s.section).toBe(MUTATIONS_SECTION);
     expect(demoChanges(scenarios).map((c) => [c.key, c.kind])).toEqual([
       ['assistant-supermarket-out', 'dimona-out'],
@@ -306,7 +326,8 @@ describe('the changes', () => {
         rules,
         TODAY,
       );
-      const delivery = route.deliveries.find((d) => d.institution === s.requester);
+      // A relayed subscriber (VAPH) receives on its relay's topic (MAGDA's): the delivery names both.
+      const delivery = route.deliveries.find((d) => d.institution === (s.beneficiary ?? s.requester) && (d.via ?? d.institution) === s.requester);
       if (s.expected.status === NOTHING) {
         expect(delivery, `#${s.number}`).toBeUndefined();
         continue;
@@ -321,7 +342,7 @@ describe('the changes', () => {
       expect(content.removedFields.filter((f) => blocks.has(fieldBlock(f))), `#${s.number}`).toEqual(expectedFields);
     }
     // The DIMONA changes VAPH and IRISCARE receive tell the worker by NISS only.
-    expect(watched.filter((s) => (s.expected.removedFields ?? []).includes('dimona.worker.lastName')).map((s) => s.number)).toEqual([21, 27]);
+    expect(watched.filter((s) => (s.expected.removedFields ?? []).includes('dimona.worker.lastName')).map((s) => s.number)).toEqual([22, 28]);
   });
 
   it('each “nothing” is decided by the time a delivery of the same person and source arrives', () => {
@@ -395,7 +416,7 @@ describe('compareOutcome', () => {
   });
 
   it('withheld fields of a change are compared as those of a reply', () => {
-    const change = scenario(21);
+    const change = scenario(22);
     const expected = change.expected.removedFields ?? [];
     const received = outcome({ status: 'BLOCKS', deliveredBlocks: ['dimona.occupation'], removedFields: [...expected, 'dimona.employer.languageCode'] });
     expect(compareOutcome(change, received).asExpected).toBe(true);
@@ -461,11 +482,19 @@ describe('cells', () => {
     expect(blockList(seven, ['dmfa.remuneration', 'dmfa.service'])).toBe('7 blocks incl. remuneration');
   });
 
+  it('requester: the relay and its beneficiary; the consultation application an institution asks through', () => {
+    expect(requesterCell(scenario(1))).toBe('magda → vaph');
+    expect(requesterCell(scenario(4))).toBe('iriscare');
+    expect(requesterCell(scenario(5))).toBe('onva (DOLSIS)');
+    // ONVA on its own replies topic: refused CONSULTATION_ONLY.
+    expect(requesterCell(scenario(20))).toBe('onva');
+  });
+
   it('changes: what was received, and the change in a few words', () => {
     expect(formCell(outcome({ status: NOTHING }))).toBe('nothing');
     expect(formCell(outcome({ status: 'BLOCKS' }))).toBe('BLOCKS');
-    expect(mutationCell(scenario(21))).toBe('DIMONA out, budget holder');
-    expect(mutationCell(scenario(26))).toBe('DmfA 2025Q4 corrected, care home');
+    expect(mutationCell(scenario(22))).toBe('DIMONA out, budget holder');
+    expect(mutationCell(scenario(27))).toBe('DmfA 2025Q4 corrected, care home');
     expect(mutationCell(scenario(1))).toBe('—');
   });
 
@@ -552,7 +581,7 @@ describe('renderTable', () => {
     expect(lines.filter((l) => l.startsWith('── ')).map((l) => l.replace(/ ─+$/, ''))).toEqual([
       '── VAPH through MAGDA — 10/012 (personal assistance budget)',
       '── IRISCARE — 19/104 (financing of care homes)',
-      '── ONVA inspection — 19/010 (annual holidays)',
+      '── ONVA inspection through DOLSIS — 19/010 (annual holidays; consultation only, §37)',
       '── INAMI → ONSS — 22/046 (quarterly list of entries into invalidity)',
       '── Refusals',
       `── ${MUTATIONS_SECTION}`,
@@ -570,7 +599,7 @@ describe('renderTable', () => {
     expect(under(5)).toMatch(/^6\s/);
     // The changes' table: under the row, from its second column too.
     const mutationIndent = [...(lines[headers[1] as number] ?? '')].join('').indexOf('mutation');
-    expect(under(21)).toBe(`${' '.repeat(mutationIndent)}withheld fields (6): dimona.worker: oriolusValidation, lastName, firstName, … (6)`);
+    expect(under(22)).toBe(`${' '.repeat(mutationIndent)}withheld fields (6): dimona.worker: oriolusValidation, lastName, firstName, … (6)`);
     expect(lines.filter((l) => l.trimStart().startsWith('withheld fields'))).toHaveLength(5);
   });
 
@@ -584,11 +613,11 @@ describe('renderTable', () => {
   });
 
   it('a change row: what changed, about whom, who was watched, what came', () => {
-    const row = lines.find((l) => l.startsWith('21 ')) ?? '';
+    const row = lines.find((l) => l.startsWith('22 ')) ?? '';
     expect(row).toMatch(
-      /^21\s+DIMONA out, budget holder\s+PAB assistant \*{8}464\s+vaph\s+BLOCKS\s+occupation \/ —\s+✓\s+10\/012 §10 pushes DIMONA changes as blocks, the worker by NISS only$/,
+      /^22\s+DIMONA out, budget holder\s+PAB assistant \*{8}464\s+magda → vaph\s+BLOCKS\s+occupation \/ —\s+✓\s+10\/012 §10: DIMONA changes through MAGDA, the worker by NISS only$/,
     );
-    expect(lines.find((l) => l.startsWith('22 '))).toMatch(/^22\s+DIMONA out, budget holder\s+PAB assistant \*{8}464\s+onva\s+nothing\s+—\s+✓\s+ONVA never integrated the assistant$/);
+    expect(lines.find((l) => l.startsWith('23 '))).toMatch(/^23\s+DIMONA out, budget holder\s+PAB assistant \*{8}464\s+onva\s+nothing\s+—\s+✓\s+ONVA never integrated the assistant$/);
   });
 
   it('never prints a whole NISS', () => {
@@ -605,7 +634,7 @@ describe('renderTable', () => {
 describe('renderSummary, gatewayLine, renderJson', () => {
   it('all as expected: the count and the timings', () => {
     expect(renderSummary(report(results()))).toBe(
-      'All 28 outcomes as expected.\n' +
+      'All 29 outcomes as expected.\n' +
         'Timings: setup 0.9 s, single requests 0.2 s, mutations 2.4 s (5 changes, at the same time), quarterly lists 1.5 s (15,998 entries), ' +
         'teardown 1.0 s; total 3.6 s.\n' +
         'Logs of the switch and the clients: .stack/logs/demo.log\n',
@@ -614,7 +643,7 @@ describe('renderSummary, gatewayLine, renderJson', () => {
 
   it('lists every difference with its scenario', () => {
     const summary = renderSummary(report(results((s) => (s.number === 15 ? { status: 'OK' } : {}))));
-    expect(summary).toContain('1 of 28 outcomes differ from what was expected:\n');
+    expect(summary).toContain('1 of 29 outcomes differ from what was expected:\n');
     expect(summary).toContain('  #15 (purpose 19/104@v1, a version no longer in force): expected AUTHORIZATION_NOT_IN_FORCE, got OK\n');
   });
 
@@ -631,15 +660,19 @@ describe('renderSummary, gatewayLine, renderJson', () => {
     for (const niss of Object.values(SIMULATED)) expect(json).not.toContain(niss);
     const parsed = JSON.parse(json) as { asExpected: boolean; scenarios: Array<{ number: number; asExpected: boolean; subject: { niss: string } | null }> };
     expect(parsed.asExpected).toBe(true);
-    expect(parsed.scenarios).toHaveLength(28);
+    expect(parsed.scenarios).toHaveLength(29);
     expect(parsed.scenarios[0]?.subject?.niss).toBe('********464');
     expect(parsed.scenarios[1]).toMatchObject({
       number: 2,
       expected: { removedFields: expect.arrayContaining(['dmfa.natural-person.lastName']) },
       outcome: { removedFields: expect.arrayContaining(['dmfa.natural-person.lastName']) },
     });
-    expect(parsed.scenarios[20]).toMatchObject({
-      number: 21,
+    // Through ONVA's consultation application, and (the refusal) not.
+    expect(parsed.scenarios[4]).toMatchObject({ number: 5, requester: 'onva', consultation: 'DOLSIS' });
+    expect(parsed.scenarios[19]).toMatchObject({ number: 20, requester: 'onva', expected: { status: 'CONSULTATION_ONLY' } });
+    expect(parsed.scenarios[19]).not.toHaveProperty('consultation');
+    expect(parsed.scenarios[21]).toMatchObject({
+      number: 22,
       asExpected: true,
       change: { kind: 'dimona-out', label: 'DIMONA out, budget holder', effectiveDate: TODAY },
     });

@@ -5,7 +5,8 @@
  * message recorded with an older version decodes with the current one, the fields added since taking
  * their defaults: a Request of version 1 (schemas/history/request-v1.avsc,
  * test/fixtures/messages/request-v1.bin), and a Reply, AuditRecord and Mutation of version 1
- * (schemas/history/reply-v1.avsc, audit-record-v1.avsc, mutation-v1.avsc: before `removedFields`).
+ * (schemas/history/reply-v1.avsc, audit-record-v1.avsc, mutation-v1.avsc: before `removedFields`, and
+ * for a Mutation before `onBehalfOf`, the beneficiary of a change relayed by a mandatory intermediary).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -269,6 +270,7 @@ describe('round trips', () => {
       source: 'onss',
       service: 'dimona',
       subjectNiss: '88031412464',
+      onBehalfOf: null,
       employer: { kind: 'ONSS', id: '100012345', category: null },
       informationType: 'dimona.period',
       changeKind: 'CHANGED',
@@ -287,6 +289,35 @@ describe('round trips', () => {
     expect(codec.decode('be.bcss.gateway.Mutation', codec.encode('be.bcss.gateway.Mutation', blocks))).toEqual(blocks);
     const notification = { ...blocks, form: 'NOTIFICATION', deliveredBlocks: [], removedBlocks: [], removedFields: [], payload: null };
     expect(codec.decode('be.bcss.gateway.Mutation', codec.encode('be.bcss.gateway.Mutation', notification))).toEqual(notification);
+  });
+
+  it('Mutation relayed by the mandatory intermediary (10/012 §9, §18: on MAGDA\'s topic), naming the institution it is for', () => {
+    const relayed = {
+      ticket: 'M-20240902-0002',
+      mutationId: 'onss-dimona-000418',
+      source: 'onss',
+      service: 'dimona',
+      subjectNiss: '88031412464',
+      onBehalfOf: 'vaph',
+      employer: { kind: 'ONSS', id: '100012345', category: null },
+      informationType: 'dimona.period',
+      changeKind: 'ADDED',
+      effectiveDate: '2024-09-01',
+      newNiss: null,
+      form: 'BLOCKS',
+      deliveredBlocks: ['dimona.period', 'dimona.occupation'],
+      removedBlocks: [],
+      removedFields: [],
+      payload: codec.encode('be.bcss.gateway.payload.DimonaPayload', fixture('dimona.json')),
+      legalBasis: { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' },
+      retainUntil: null,
+      emittedAt: T0,
+      deliveredAt: T0 + 9,
+    };
+    expect(codec.decode('be.bcss.gateway.Mutation', codec.encode('be.bcss.gateway.Mutation', relayed))).toEqual(relayed);
+    // Optional, null by default: a change delivered to the institution itself names nobody.
+    const field = (schemaFile('mutation.avsc').fields as Array<{ name: string; type: unknown; default?: unknown }>).find((f) => f.name === 'onBehalfOf');
+    expect(field).toMatchObject({ type: ['null', 'string'], default: null });
   });
 });
 
@@ -307,25 +338,34 @@ describe('schema evolution', () => {
     });
   });
 
+  /** The fields each record gained since its version 1, with the defaults a version-1 message takes. */
+  const ADDED_SINCE_V1 = {
+    Reply: { removedFields: [] },
+    AuditRecord: { removedFields: [] },
+    // onBehalfOf: the beneficiary of a change relayed by a mandatory intermediary (10/012 §9, §18).
+    Mutation: { removedFields: [], onBehalfOf: null },
+  } as const;
+
   describe.each([
-    ['Reply', 'reply'],
-    ['AuditRecord', 'audit-record'],
-    ['Mutation', 'mutation'],
-  ] as const)('%s version 1 (schemas/history/%s-v1.avsc, before removedFields)', (record, stem) => {
+    ['Reply', 'reply', 'removedFields'],
+    ['AuditRecord', 'audit-record', 'removedFields'],
+    ['Mutation', 'mutation', 'removedFields and onBehalfOf'],
+  ] as const)('%s version 1 (schemas/history/%s-v1.avsc, before %s)', (record, stem, _before) => {
     const name = `be.bcss.gateway.${record}`;
     const v1 = schemaFile(`history/${stem}-v1.avsc`);
+    const added = Object.keys(ADDED_SINCE_V1[record]);
 
-    it('is the current version without removedFields, under the same full name, with another fingerprint', () => {
-      expect(fieldNames(`history/${stem}-v1.avsc`)).toEqual(fieldNames(`${stem}.avsc`).filter((f) => f !== 'removedFields'));
-      expect(fieldNames(`${stem}.avsc`)).toContain('removedFields');
+    it('is the current version without the fields added since, under the same full name, with another fingerprint', () => {
+      expect(fieldNames(`history/${stem}-v1.avsc`)).toEqual(fieldNames(`${stem}.avsc`).filter((f) => !added.includes(f)));
+      for (const f of added) expect(fieldNames(`${stem}.avsc`)).toContain(f);
       expect(parseSchema(v1).name).toBe(name);
       expect(encodeWith(v1, v1Value(record)).subarray(2, 10)).not.toEqual(codec.fingerprint(name));
     });
 
-    it('a message written with it decodes with the current version, removedFields taking its default []', () => {
+    it('a message written with it decodes with the current version, the fields added since taking their defaults', () => {
       const bytes = encodeWith(v1, v1Value(record));
       expect(codec.recordNameOf(bytes)).toBe(name);
-      expect(codec.decode(name, bytes)).toEqual({ ...v1Value(record), removedFields: [] });
+      expect(codec.decode(name, bytes)).toEqual({ ...v1Value(record), ...ADDED_SINCE_V1[record] });
     });
   });
 });

@@ -3,9 +3,17 @@
  * (routeMutation) and what each subscriber receives of it (mutationContent).
  *
  * What the real deliberations push (config/authorizations): 10/012 pushes VAPH the changes of DIMONA,
- * DmfA and identification, as blocks; 19/104 pushes IRISCARE the DIMONA changes from its v3 (in force
- * since 2023-12-05), never the DmfA ones; 19/010 (ONVA, DOLSIS consultation) pushes nothing; MAGDA,
- * the relay of 10/012, has no deliberation of its own and is never told anything.
+ * DmfA and identification, as blocks, through MAGDA (its mandatory intermediary, 10/012 §9, §18: the
+ * delivery's `via`); 19/104 pushes IRISCARE the DIMONA changes from its v3 (in force since 2023-12-05),
+ * never the DmfA ones; 19/010 (ONVA, DOLSIS consultation) pushes nothing; MAGDA has no deliberation of
+ * its own and is never a subscriber: it only carries VAPH's changes.
+ *
+ * 10/012 §9 ("seules des données … relatives au lien entre l'employeur concerné et le travailleur
+ * concerné seront transmises") and 19/104 §2 name the employer–worker link: VAPH's and IRISCARE's DIMONA
+ * and DmfA changes go only through lines bound to the change's employer (an unbound line is not enough:
+ * EMPLOYER_LINE_REQUIRED). 10/012 §15: a file tells its institution only of what happens while it is
+ * open, identity changes included. The mechanics of lines bound to no employer are shown with a copy of
+ * 10/012 that does not name the link (`OPEN`).
  */
 import { describe, expect, it } from 'vitest';
 import { buildAuthorizationIndex, type AuthorizationIndex } from '../../src/domain/authorization.js';
@@ -84,6 +92,21 @@ function rulesWith(extra: readonly Deliberation[]): MutationRules {
   return { catalogue: realCatalogue(), authorizations };
 }
 
+/**
+ * 10/012 for `testinst`, its grants not naming the employer–worker link (the employer an optional key)
+ * and without intermediary: an unbound line lets its changes through, for every employer, directly.
+ */
+const OPEN_10_012 = variant('10/012', 'testinst', (d) => ({
+  versions: d.versions.map((v) => ({
+    ...v,
+    services: v.services.map((s) => ({ ...s, keys: s.keys === null ? null : { ...s.keys, employer: 'optional' as const } })),
+  })),
+}));
+const OPEN: MutationRules = rulesWith([OPEN_10_012]);
+
+/** What the routing table compares of a delivery: to whom, through whom, and its employer and period filters. */
+const shape = (d: MutationDelivery) => ({ institution: d.institution, via: d.via, employer: d.employer, periods: d.periods });
+
 // ---------------------------------------------------------------------------------------------------
 // The source's payloads: the simulator's whole record of the person (every employer, every block).
 
@@ -141,6 +164,9 @@ describe('routeMutation: who is told of a change', () => {
         'dimona.occupation': ['inDate', 'outDate', 'jointCommittee', 'workerType'],
       },
       rows: [],
+      // 10/012 §9: the grant names the employer–worker link; MAGDA is the mandatory intermediary (§9, §18).
+      employerRequired: true,
+      relay: 'magda',
       includesFutureFieldsOfBlocks: false,
       retention: deliberation('10/012').versions[0]?.retention,
       integration: deliberation('10/012').versions[0]?.services.find((g) => g.service === 'dimona')?.integration,
@@ -148,6 +174,8 @@ describe('routeMutation: who is told of a change', () => {
     // Filtered like a reply: the employer of the link and the periods integrated.
     expect(delivery.employer).toEqual(BUDGET_HOLDER);
     expect(delivery.periods).toEqual([{ from: '2024-01-01', to: null }]);
+    // Delivered through MAGDA, for VAPH.
+    expect(delivery.via).toBe('magda');
   });
 
   it('IRISCARE is told of DIMONA changes under 19/104 v3, with its own blocks', () => {
@@ -156,8 +184,18 @@ describe('routeMutation: who is told of a change', () => {
       [line('iriscare', { from: '2023-01-01', to: null }, { employer: CARE_HOME, niss: CARE_WORKER })],
     );
     const delivery = onlyDelivery(r, 'iriscare');
-    expect(delivery.subscription).toMatchObject({ deliberation: '19/104', versionId: 'v3', form: 'blocks', allowedBlocks: DIMONA_BLOCKS });
+    expect(delivery.subscription).toMatchObject({
+      deliberation: '19/104',
+      versionId: 'v3',
+      form: 'blocks',
+      allowedBlocks: DIMONA_BLOCKS,
+      // 19/104 §2: the workers of the care structures, per employer; no intermediary.
+      employerRequired: true,
+      relay: null,
+    });
     expect(delivery.subscription.retention).toMatchObject({ kind: 'duration', duration: 'P6M' });
+    expect(delivery.employer).toEqual(CARE_HOME);
+    expect(delivery.via).toBeNull();
   });
 
   it('integrated only for another period: NOT_INTEGRATED_ON_DATE', () => {
@@ -191,7 +229,8 @@ describe('routeMutation: who is told of a change', () => {
       const r = route(facts({ service: serviceId, employer: serviceId === 'identification' ? null : BUDGET_HOLDER }), onva);
       expect(r, serviceId).toEqual({ deliveries: [], excluded: [{ institution: 'onva', reason: 'NOT_SUBSCRIBED' }] });
     }
-    // MAGDA relays for VAPH and may not use the data (10/012 §22): the changes go to VAPH, never to it.
+    // MAGDA relays for VAPH and may not use the data (10/012 §22): it carries VAPH's changes (`via`), and
+    // is never a subscriber in its own right, whom it integrates.
     const magda = [line('magda', { from: '2020-01-01', to: null }, { employer: BUDGET_HOLDER })];
     expect(route(facts({}), magda).excluded).toEqual([{ institution: 'magda', reason: 'NOT_SUBSCRIBED' }]);
   });
@@ -226,33 +265,77 @@ describe('routeMutation: who is told of a change', () => {
     expect(route(facts({ effectiveDate: '2023-06-01' }), lines).excluded).toEqual([{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }]);
   });
 
-  it('a change naming no employer never reaches an employer-bound line; it reaches a line bound to none', () => {
-    const bound = [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })];
-    expect(route(facts({ employer: null }), bound)).toEqual({
+  it('a change naming no employer never reaches an employer-bound line; under a grant not naming the link, it reaches a line bound to none', () => {
+    const bound = [line('testinst', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })];
+    expect(route(facts({ employer: null }), bound, TODAY, OPEN)).toEqual({
       deliveries: [],
-      excluded: [{ institution: 'vaph', reason: 'EMPLOYER_NOT_LINKED' }],
+      excluded: [{ institution: 'testinst', reason: 'EMPLOYER_NOT_LINKED' }],
     });
-    const unbound = [line('vaph', { from: '2024-01-01', to: null })];
-    const delivery = onlyDelivery(route(facts({ employer: null }), unbound), 'vaph');
+    const unbound = [line('testinst', { from: '2024-01-01', to: null })];
+    const delivery = onlyDelivery(route(facts({ employer: null }), unbound, TODAY, OPEN), 'testinst');
     expect(delivery.employer).toBeNull();
     expect(delivery.periods).toEqual([{ from: '2024-01-01', to: null }]);
+    expect(delivery.via).toBeNull();
   });
 
-  it('a line bound to no employer covers every employer: no employer filter on what is delivered', () => {
+  it('10/012 §9: a change naming no employer reaches no line of VAPH, bound or not (EMPLOYER_NOT_LINKED, EMPLOYER_LINE_REQUIRED)', () => {
+    const bound = [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })];
+    expect(route(facts({ employer: null }), bound)).toEqual({ deliveries: [], excluded: [{ institution: 'vaph', reason: 'EMPLOYER_NOT_LINKED' }] });
+    const unbound = [line('vaph', { from: '2024-01-01', to: null })];
+    expect(route(facts({ employer: null }), unbound)).toEqual({ deliveries: [], excluded: [{ institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' }] });
+  });
+
+  it('under a grant not naming the link, a line bound to no employer covers every employer: no employer filter on what is delivered', () => {
+    const lines = [
+      line('testinst', { from: '2024-01-01', to: null }, { employer: SUPERMARKET }),
+      line('testinst', { from: '2024-01-01', to: '2024-12-31' }),
+    ];
+    const delivery = onlyDelivery(route(facts({}), lines, TODAY, OPEN), 'testinst');
+    expect(delivery.subscription.employerRequired).toBe(false);
+    expect(delivery.employer).toBeNull();
+  });
+
+  it('10/012 §9, 19/104 §2: a line bound to no employer is not enough for VAPH nor IRISCARE: EMPLOYER_LINE_REQUIRED', () => {
+    // The same lines as above: the supermarket's line is another link, the unbound one is no link at all.
     const lines = [
       line('vaph', { from: '2024-01-01', to: null }, { employer: SUPERMARKET }),
       line('vaph', { from: '2024-01-01', to: '2024-12-31' }),
+      line('iriscare', { from: '2024-01-01', to: '2024-12-31' }),
     ];
-    const delivery = onlyDelivery(route(facts({}), lines), 'vaph');
-    expect(delivery.employer).toBeNull();
+    expect(route(facts({}), lines)).toEqual({
+      deliveries: [],
+      excluded: [
+        { institution: 'iriscare', reason: 'EMPLOYER_LINE_REQUIRED' },
+        { institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' },
+      ],
+    });
+    // Bound to the change's employer as well: delivered, for that employer only, within the bound line's period.
+    const delivery = onlyDelivery(route(facts({}), [...lines.slice(0, 2), line('vaph', { from: '2024-03-01', to: null }, { employer: BUDGET_HOLDER })]), 'vaph');
+    expect(delivery.employer).toEqual(BUDGET_HOLDER);
+    expect(delivery.periods).toEqual([{ from: '2024-03-01', to: null }]);
   });
 
-  it('an identity change goes to every institution that integrated the person, whatever the period', () => {
-    const lines = [line('vaph', { from: '2015-01-01', to: '2016-12-31' })];
+  it('10/012 §15: an identity change reaches only a file open on its date — a 2015–2016 line does not receive a 2024 change of address', () => {
+    const closed = [line('vaph', { from: '2015-01-01', to: '2016-12-31' }, { employer: BUDGET_HOLDER })];
+    const change = facts({ service: 'identification', employer: null, effectiveDate: '2024-06-01' });
+    expect(route(change, closed)).toEqual({ deliveries: [], excluded: [{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }] });
+    // Nor a change from before the file was opened.
+    const open = [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })];
+    expect(route(facts({ service: 'identification', employer: null, effectiveDate: '2023-12-31' }), open).excluded).toEqual([
+      { institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' },
+    ]);
+    // The same change, the file open on its date: told.
+    expect(onlyDelivery(route(change, open), 'vaph').periods).toBeNull();
+  });
+
+  it('an identity change goes to every institution whose file is open on its date, with the registers\' blocks', () => {
+    const lines = [line('vaph', { from: '2015-01-01', to: null })];
     const r = route(facts({ service: 'identification', employer: null, effectiveDate: '2024-06-01' }), lines);
     const delivery = onlyDelivery(r, 'vaph');
     expect(r.excluded).toEqual([]);
-    expect(delivery.subscription).toMatchObject({ deliberation: '10/012', versionId: 'v1', form: 'blocks' });
+    // The identification grant names no employer (who the person is has none); it goes through MAGDA too.
+    expect(delivery.subscription).toMatchObject({ deliberation: '10/012', versionId: 'v1', form: 'blocks', employerRequired: false, relay: 'magda' });
+    expect(delivery.via).toBe('magda');
     // 10/012 §17: the registers' data, without the photo; the register information is technical.
     expect(delivery.subscription.allowedBlocks).toEqual([
       'identification.register',
@@ -269,12 +352,16 @@ describe('routeMutation: who is told of a change', () => {
     expect(delivery.employer).toBeNull();
   });
 
-  it('an identity change reaches an employer-bound line too, and filters on no employer', () => {
+  it('an identity change reaches an employer-bound line too (open on its date), and filters on no employer', () => {
     const lines = [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER })];
     for (const employer of [null, SUPERMARKET]) {
-      const delivery = onlyDelivery(route(facts({ service: 'identification', employer, effectiveDate: '2010-01-01' }), lines), 'vaph');
+      const delivery = onlyDelivery(route(facts({ service: 'identification', employer, effectiveDate: '2024-06-01' }), lines), 'vaph');
       expect(delivery.employer).toBeNull();
       expect(delivery.periods).toBeNull();
+      // 10/012 §15: before the file was opened, not even an identity change.
+      expect(route(facts({ service: 'identification', employer, effectiveDate: '2010-01-01' }), lines).excluded).toEqual([
+        { institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' },
+      ]);
     }
   });
 
@@ -287,22 +374,29 @@ describe('routeMutation: who is told of a change', () => {
       line('onss', { from: '2024-01-01', to: null }, { employer: SUPERMARKET }),
       line('inami', { from: '2010-01-01', to: '2011-12-31' }),
       line('vaph', { from: '2019-01-01', to: '2019-12-31' }, { employer: SUPERMARKET }),
+      line('testinst', { from: '2024-01-01', to: null }),
     ];
-    const expected: MutationRoute = route(facts({}), lines);
-    expect(expected.deliveries.map((d) => [d.institution, d.subscription.deliberation, d.employer])).toEqual([
-      // IRISCARE's line is bound to no employer: it sees every employer's rows within its periods.
-      ['iriscare', '19/104', null],
-      ['vaph', '10/012', BUDGET_HOLDER],
+    const expected: MutationRoute = route(facts({}), lines, TODAY, OPEN);
+    expect(expected.deliveries.map((d) => [d.institution, d.subscription.deliberation, d.employer, d.via])).toEqual([
+      // testinst's grant does not name the link and its line is bound to no employer: every employer's rows within its periods.
+      ['testinst', '10/012-testinst', null, null],
+      ['vaph', '10/012', BUDGET_HOLDER, 'magda'],
     ]);
     expect(expected.excluded).toEqual([
       { institution: 'inami', reason: 'NOT_INTEGRATED_ON_DATE' },
+      // 19/104 §2: IRISCARE's line is bound to no employer, and its grant names the link.
+      { institution: 'iriscare', reason: 'EMPLOYER_LINE_REQUIRED' },
       { institution: 'magda', reason: 'NOT_SUBSCRIBED' },
       { institution: 'onss', reason: 'EMPLOYER_NOT_LINKED' },
       { institution: 'onva', reason: 'NOT_SUBSCRIBED' },
     ]);
     // Deterministic: the same route for the lines in any order.
-    const orders = [[...lines].reverse(), [...lines.slice(3), ...lines.slice(0, 3)], [lines[6], lines[2], lines[0], lines[4], lines[1], lines[5], lines[3]]];
-    for (const order of orders) expect(route(facts({}), order as Integration[])).toEqual(expected);
+    const orders = [
+      [...lines].reverse(),
+      [...lines.slice(3), ...lines.slice(0, 3)],
+      [lines[6], lines[2], lines[7], lines[0], lines[4], lines[1], lines[5], lines[3]],
+    ];
+    for (const order of orders) expect(route(facts({}), order as Integration[], TODAY, OPEN)).toEqual(expected);
   });
 
   it('the deliberation version in force on the day of routing decides: 19/104 pushes DIMONA from its v3 only', () => {
@@ -375,6 +469,156 @@ describe('routeMutation: who is told of a change', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
+interface RoutingRow {
+  readonly name: string;
+  readonly facts: Partial<MutationFacts>;
+  readonly lines: readonly Integration[];
+  readonly today?: IsoDate;
+  readonly rules?: MutationRules;
+  /** Every delivery, in institution order. */
+  readonly deliveries: ReadonlyArray<ReturnType<typeof shape>>;
+  readonly excluded: MutationRoute['excluded'];
+}
+
+const FROM_2024: Period = { from: '2024-01-01', to: null };
+const IDENTITY: Partial<MutationFacts> = { service: 'identification', employer: null };
+
+/**
+ * The routing rules at a glance, with the real deliberations: a DIMONA change of the budget holder
+ * about the assistant on 2024-06-01 unless the row says otherwise, routed on 2024-06-15.
+ */
+const ROUTING_TABLE: readonly RoutingRow[] = [
+  {
+    name: '10/012 §9: VAPH\'s line bound to no employer, its grant naming the link → EMPLOYER_LINE_REQUIRED',
+    facts: {},
+    lines: [line('vaph', FROM_2024)],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' }],
+  },
+  {
+    name: '19/104 §2: IRISCARE\'s line bound to no employer → EMPLOYER_LINE_REQUIRED',
+    facts: { subjectNiss: CARE_WORKER, employer: CARE_HOME },
+    lines: [line('iriscare', { from: '2023-01-01', to: null }, { niss: CARE_WORKER })],
+    deliveries: [],
+    excluded: [{ institution: 'iriscare', reason: 'EMPLOYER_LINE_REQUIRED' }],
+  },
+  {
+    name: '10/012 §9: a DmfA change through VAPH\'s unbound line → EMPLOYER_LINE_REQUIRED',
+    facts: { service: 'dmfa', effectiveDate: '2024-05-15' },
+    lines: [line('vaph', FROM_2024)],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' }],
+  },
+  {
+    name: '10/012 §9: a change naming no employer, VAPH\'s unbound line → EMPLOYER_LINE_REQUIRED',
+    facts: { employer: null },
+    lines: [line('vaph', FROM_2024)],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' }],
+  },
+  {
+    name: 'VAPH\'s line bound to the change\'s employer → delivered through MAGDA, filtered on that employer',
+    facts: {},
+    lines: [line('vaph', FROM_2024, { employer: BUDGET_HOLDER })],
+    deliveries: [{ institution: 'vaph', via: 'magda', employer: BUDGET_HOLDER, periods: [FROM_2024] }],
+    excluded: [],
+  },
+  {
+    name: '10/012 §9: an unbound line next to the bound one widens nothing → the employer filter stays, the bound line\'s period only',
+    facts: {},
+    lines: [line('vaph', { from: '2024-03-01', to: null }, { employer: BUDGET_HOLDER }), line('vaph', { from: '2020-01-01', to: null })],
+    deliveries: [{ institution: 'vaph', via: 'magda', employer: BUDGET_HOLDER, periods: [{ from: '2024-03-01', to: null }] }],
+    excluded: [],
+  },
+  {
+    name: 'VAPH\'s line bound to another employer (the supermarket) → EMPLOYER_NOT_LINKED',
+    facts: {},
+    lines: [line('vaph', FROM_2024, { employer: SUPERMARKET })],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'EMPLOYER_NOT_LINKED' }],
+  },
+  {
+    name: '10/012 §15: an identity change of 2024, VAPH\'s file closed in 2016 → NOT_INTEGRATED_ON_DATE',
+    facts: { ...IDENTITY, effectiveDate: '2024-06-01' },
+    lines: [line('vaph', { from: '2015-01-01', to: '2016-12-31' }, { employer: BUDGET_HOLDER })],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }],
+  },
+  {
+    name: '10/012 §15: an identity change from before VAPH\'s file was opened → NOT_INTEGRATED_ON_DATE',
+    facts: { ...IDENTITY, effectiveDate: '2023-06-01' },
+    lines: [line('vaph', FROM_2024, { employer: BUDGET_HOLDER })],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }],
+  },
+  {
+    name: 'an identity change, VAPH\'s file open on its date → delivered through MAGDA, no period and no employer filter',
+    facts: { ...IDENTITY, effectiveDate: '2024-06-01' },
+    lines: [line('vaph', FROM_2024, { employer: BUDGET_HOLDER })],
+    deliveries: [{ institution: 'vaph', via: 'magda', employer: null, periods: null }],
+    excluded: [],
+  },
+  {
+    name: 'no effective date: routed on the routing day (2024-06-15), a file closed the day before → NOT_INTEGRATED_ON_DATE',
+    facts: { effectiveDate: null },
+    lines: [line('vaph', { from: '2024-01-01', to: '2024-06-14' }, { employer: BUDGET_HOLDER })],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }],
+  },
+  {
+    name: 'no effective date: routed on the routing day (2024-06-15), a file opened that day → delivered',
+    facts: { effectiveDate: null },
+    lines: [line('vaph', { from: '2024-06-15', to: null }, { employer: BUDGET_HOLDER })],
+    deliveries: [{ institution: 'vaph', via: 'magda', employer: BUDGET_HOLDER, periods: [{ from: '2024-06-15', to: null }] }],
+    excluded: [],
+  },
+  {
+    name: 'an identity change without effective date, routed in 2024, VAPH\'s file closed in 2016 → NOT_INTEGRATED_ON_DATE',
+    facts: { ...IDENTITY, effectiveDate: null },
+    lines: [line('vaph', { from: '2015-01-01', to: '2016-12-31' }, { employer: BUDGET_HOLDER })],
+    deliveries: [],
+    excluded: [{ institution: 'vaph', reason: 'NOT_INTEGRATED_ON_DATE' }],
+  },
+  {
+    name: 'the same, routed on 2016-06-01 while the file was open → delivered',
+    facts: { ...IDENTITY, effectiveDate: null },
+    lines: [line('vaph', { from: '2015-01-01', to: '2016-12-31' }, { employer: BUDGET_HOLDER })],
+    today: '2016-06-01',
+    deliveries: [{ institution: 'vaph', via: 'magda', employer: null, periods: null }],
+    excluded: [],
+  },
+  {
+    name: 'the relay (10/012 §9, §18): VAPH is told via MAGDA, IRISCARE directly (via null)',
+    facts: {},
+    lines: [line('vaph', FROM_2024, { employer: BUDGET_HOLDER }), line('iriscare', FROM_2024, { employer: BUDGET_HOLDER })],
+    deliveries: [
+      { institution: 'iriscare', via: null, employer: BUDGET_HOLDER, periods: [FROM_2024] },
+      { institution: 'vaph', via: 'magda', employer: BUDGET_HOLDER, periods: [FROM_2024] },
+    ],
+    excluded: [],
+  },
+  {
+    name: 'a grant not naming the link (10/012 copied without employer key, no intermediary): an unbound line → delivered directly, every employer',
+    facts: {},
+    lines: [line('testinst', FROM_2024)],
+    rules: OPEN,
+    deliveries: [{ institution: 'testinst', via: null, employer: null, periods: [FROM_2024] }],
+    excluded: [],
+  },
+];
+
+describe('routeMutation: the routing table', () => {
+  it.each(ROUTING_TABLE.map((row) => [row.name, row] as const))('%s', (_name, row) => {
+    const r = route(facts(row.facts), row.lines, row.today ?? TODAY, row.rules ?? REAL);
+    expect(r.deliveries.map(shape)).toEqual(row.deliveries);
+    expect(r.excluded).toEqual(row.excluded);
+    // Whoever is told is told once, and never MAGDA in its own right.
+    expect(r.deliveries.map((d) => d.institution)).not.toContain('magda');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
 describe('mutationContent: what a subscriber receives of the change', () => {
   const dimona = service('dimona');
   const identification = service('identification');
@@ -401,7 +645,7 @@ describe('mutationContent: what a subscriber receives of the change', () => {
       photo: { image: Buffer.from([0xff, 0xd8, 0xff]), takenOn: '2021-03-01' },
     });
     const delivery = onlyDelivery(
-      route(facts({ service: 'identification', employer: null }), [line('vaph', { from: '2015-01-01', to: '2016-12-31' })]),
+      route(facts({ service: 'identification', employer: null }), [line('vaph', { from: '2015-01-01', to: null }, { employer: BUDGET_HOLDER })]),
       'vaph',
     );
     const content = mutationContent(identification, delivery, payload);
@@ -432,8 +676,12 @@ describe('mutationContent: what a subscriber receives of the change', () => {
 
   it('rows entirely outside the integrated periods are removed; a row that overlaps them is kept whole', () => {
     const payload = sourcePayload('dimona', ASSISTANT);
-    // The supermarket job runs 2024-02-01..2025-06-30; a line bound to no employer, 2025-08 on, does not overlap it.
-    const delivery = onlyDelivery(route(facts({ employer: null, effectiveDate: '2025-09-01' }), [line('vaph', { from: '2025-08-01', to: null })]), 'vaph');
+    // The supermarket job runs 2024-02-01..2025-06-30; a line bound to no employer, 2025-08 on, does not
+    // overlap it (under a grant not naming the link: VAPH's would not take an unbound line, 10/012 §9).
+    const delivery = onlyDelivery(
+      route(facts({ employer: null, effectiveDate: '2025-09-01' }), [line('testinst', { from: '2025-08-01', to: null })], TODAY, OPEN),
+      'testinst',
+    );
     const content = mutationContent(dimona, delivery, payload);
     expect(dimonaRows(content.payload).map(employerOf)).toEqual([`ONSS:${E.budgetHolder.onssNumber}`]);
     // The budget holder's job began in 2022 and is open: it overlaps, and keeps its start.
@@ -442,12 +690,15 @@ describe('mutationContent: what a subscriber receives of the change', () => {
 
   it('an identity change is not filtered by period', () => {
     const payload = sourcePayload('identification', SIMULATED.deceased);
+    // The file is open on the day of the change (10/012 §15), for that month only: the registers' data are
+    // not clipped to it (residence since 1998, civil status since 2016).
     const delivery = onlyDelivery(
-      route(facts({ service: 'identification', subjectNiss: SIMULATED.deceased, employer: null }), [
-        line('vaph', { from: '2001-01-01', to: '2001-12-31' }, { niss: SIMULATED.deceased }),
+      route(facts({ service: 'identification', subjectNiss: SIMULATED.deceased, employer: null, effectiveDate: '2024-08-17' }), [
+        line('vaph', { from: '2024-08-01', to: '2024-08-31' }, { niss: SIMULATED.deceased, employer: CPAS }),
       ]),
       'vaph',
     );
+    expect(delivery.periods).toBeNull();
     const content = mutationContent(identification, delivery, payload);
     // 10/012 §17 names the date of death, not its place: the place is withheld.
     expect(content.payload?.decease).toEqual({ date: '2024-08-17', place: null });
@@ -505,16 +756,20 @@ describe('mutationContent: what a subscriber receives of the change', () => {
     const payload = sourcePayload('dimona', niss);
     const lines = [
       line('vaph', { from: '2023-01-01', to: null }, { employer: agency, niss }),
+      line('testinst', { from: '2024-10-01', to: null }, { niss }),
       line('iriscare', { from: '2024-10-01', to: null }, { niss }),
     ];
-    const r = route(facts({ subjectNiss: niss, employer: agency, effectiveDate: '2024-10-15' }), lines);
-    expect(r.deliveries.map((d) => d.institution)).toEqual(['iriscare', 'vaph']);
-    const [iriscare, vaph] = r.deliveries.map((d) => mutationContent(dimona, d, payload));
+    const r = route(facts({ subjectNiss: niss, employer: agency, effectiveDate: '2024-10-15' }), lines, TODAY, OPEN);
+    expect(r.deliveries.map((d) => d.institution)).toEqual(['testinst', 'vaph']);
+    // 19/104 §2: IRISCARE's line bound to no employer tells it nothing.
+    expect(r.excluded).toEqual([{ institution: 'iriscare', reason: 'EMPLOYER_LINE_REQUIRED' }]);
+    const [testinst, vaph] = r.deliveries.map((d) => mutationContent(dimona, d, payload));
     // VAPH: the agency's two jobs, with the brewery as using employer.
     expect(dimonaRows(vaph?.payload ?? null).map(employerOf)).toEqual([`ONSS:${E.interimAgency.onssNumber}`, `ONSS:${E.interimAgency.onssNumber}`]);
     expect(vaph?.deliveredBlocks).toContain('dimona.using-employer');
-    // IRISCARE, bound to no employer since 2024-10: the rows overlapping its period, whatever the employer.
-    expect(dimonaRows(iriscare?.payload ?? null).map(employerOf)).toEqual([`ENTERPRISE:${E.brewery.enterpriseNumber}`]);
+    // testinst, bound to no employer since 2024-10 under a grant not naming the link: the rows overlapping
+    // its period, whatever the employer.
+    expect(dimonaRows(testinst?.payload ?? null).map(employerOf)).toEqual([`ENTERPRISE:${E.brewery.enterpriseNumber}`]);
   });
 
   it('a change about one employer never shows a subscriber that employer\'s rows outside the lines that cover it', () => {
@@ -529,21 +784,50 @@ describe('mutationContent: what a subscriber receives of the change', () => {
       occupation: { ...budgetHolderRow?.occupation, inDate: '2019-01-01', outDate: '2019-12-31' },
     };
     const withEarlier = deepFreeze({ ...payload, dimonaPeriods: [earlier, ...dimonaRows(payload)] });
-    const supermarket2019 = line('vaph', { from: '2019-01-01', to: '2019-12-31' }, { employer: SUPERMARKET });
-    const rowsFor = (lines: Integration[]) =>
-      dimonaRows(mutationContent(dimona, onlyDelivery(route(facts({}), lines), 'vaph'), withEarlier).payload).map((row) => [
+    const supermarket2019 = (institution: string) => line(institution, { from: '2019-01-01', to: '2019-12-31' }, { employer: SUPERMARKET });
+    const rowsFor = (institution: string, lines: Integration[], rules = REAL) =>
+      dimonaRows(mutationContent(dimona, onlyDelivery(route(facts({}), lines, TODAY, rules), institution), withEarlier).payload).map((row) => [
         employerOf(row),
         row.occupation?.inDate,
       ]);
 
     // Followed for the budget holder since 2024: the budget holder's current job only.
-    expect(rowsFor([line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER }), supermarket2019])).toEqual([
+    expect(rowsFor('vaph', [line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER }), supermarket2019('vaph')])).toEqual([
       [`ONSS:${E.budgetHolder.onssNumber}`, '2022-09-01'],
     ]);
-    // Followed for every employer since 2024: every job overlapping 2024, still not the budget holder's 2019 one.
-    expect(rowsFor([line('vaph', { from: '2024-01-01', to: null }), supermarket2019])).toEqual([
+    // Followed for every employer since 2024 (a grant not naming the link): every job overlapping 2024,
+    // still not the budget holder's 2019 one.
+    expect(rowsFor('testinst', [line('testinst', { from: '2024-01-01', to: null }), supermarket2019('testinst')], OPEN)).toEqual([
       [`ONSS:${E.budgetHolder.onssNumber}`, '2022-09-01'],
       [`ENTERPRISE:${E.supermarket.enterpriseNumber}`, '2024-02-01'],
     ]);
+    // 10/012 §9: VAPH followed for every employer is not told at all.
+    expect(route(facts({}), [line('vaph', { from: '2024-01-01', to: null }), supermarket2019('vaph')]).excluded).toEqual([
+      { institution: 'vaph', reason: 'EMPLOYER_LINE_REQUIRED' },
+    ]);
+  });
+
+  it('10/012 §9: VAPH\'s DIMONA change of the budget holder carries no row of the supermarket, whatever other lines VAPH holds', () => {
+    const payload = sourcePayload('dimona', ASSISTANT);
+    const supermarketRow = `ENTERPRISE:${E.supermarket.enterpriseNumber}`;
+    // The source's record holds both jobs, both overlapping 2024.
+    expect(dimonaRows(payload).map(employerOf)).toContain(supermarketRow);
+    const bound = line('vaph', { from: '2024-01-01', to: null }, { employer: BUDGET_HOLDER });
+    for (const lines of [
+      [bound],
+      // A line bound to no employer (integrated before the directory demanded the employer) opens nothing more.
+      [bound, line('vaph', { from: '2020-01-01', to: null })],
+      // Nor does a line bound to the supermarket: it is another link.
+      [bound, line('vaph', { from: '2024-01-01', to: null }, { employer: SUPERMARKET })],
+    ]) {
+      const delivery = onlyDelivery(route(facts({}), lines), 'vaph');
+      expect(delivery.employer).toEqual(BUDGET_HOLDER);
+      const content = mutationContent(dimona, delivery, payload);
+      expect(content.form).toBe('BLOCKS');
+      expect(dimonaRows(content.payload).map(employerOf)).toEqual([`ONSS:${E.budgetHolder.onssNumber}`]);
+    }
+    // Where the grant does not name the link, the same unbound line would have shown the supermarket's job.
+    const open = onlyDelivery(route(facts({}), [line('testinst', { from: '2020-01-01', to: null })], TODAY, OPEN), 'testinst');
+    expect(dimonaRows(mutationContent(dimona, open, payload).payload).map(employerOf)).toContain(supermarketRow);
   });
 });

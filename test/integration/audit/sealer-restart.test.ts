@@ -107,7 +107,7 @@ async function verify() {
 beforeAll(async () => {
   client = createKafkaClient(stack.kafka, silentLogger);
   admin = await client.admin();
-  await admin.ensureTopics([...topicSpecs(topics, institutions, 2).filter((s) => s.topic.startsWith(topics.audit)), { topic: inputTopic, partitions: 1 }]);
+  await admin.ensureTopics([...topicSpecs(topics, institutions, { partitions: 2 }).filter((s) => s.topic.startsWith(topics.audit)), { topic: inputTopic, partitions: 1 }]);
   grants = accessControlList(topics, institutions).filter((g) => g.principal === userPrincipal(institutions.sealer) || g.principal === 'User:auditor');
   await provisionAccessControl(admin, grants);
   writer = await runTransactionalPipeline({

@@ -89,7 +89,7 @@ async function readAll(topic: string): Promise<InMessage[]> {
 beforeAll(async () => {
   client = createKafkaClient(stack.kafka, silentLogger);
   admin = await client.admin();
-  await admin.ensureTopics([...topicSpecs(topics, institutions, 2).filter((s) => s.topic.startsWith(topics.audit)), { topic: inputTopic, partitions: 1 }]);
+  await admin.ensureTopics([...topicSpecs(topics, institutions, { partitions: 2 }).filter((s) => s.topic.startsWith(topics.audit)), { topic: inputTopic, partitions: 1 }]);
   // The sealer's and the auditor's ACLs as npm start provisions them, and READ on the copies for the auditor.
   grants = [
     ...accessControlList(topics, institutions).filter((g) => g.principal === userPrincipal(institutions.sealer) || g.principal === userPrincipal(auditor)),

@@ -1,8 +1,9 @@
 /**
  * Mutations under the ACLs of access-control.ts, each principal connecting with its own SCRAM user: a
  * source publishes a change on its own mutations topic, the gateway tells VAPH and IRISCARE, and each
- * institution reads its own mutations topic — never another institution's, and it cannot write on its
- * own either (only the gateway delivers changes there).
+ * reads its mutations on its own topic — never another institution's, and it cannot write on its own
+ * either (only the gateway delivers changes there). VAPH's changes come through MAGDA (10/012 §9, §18):
+ * on MAGDA's mutations topic, naming VAPH, which MAGDA reads under its own principal.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,12 +122,23 @@ describe('mutations: each institution reads its own mutations topic, and only th
     expect(deleted).toBe(grants.length);
   }, 60_000);
 
-  it('vaph reads the change on its own mutations topic, in a group under its prefix', async () => {
-    const message = await readUntil(as('vaph'), fx.topics.mutations('vaph'), groupOf('vaph'), isSent);
+  it('magda reads VAPH\'s change on its own mutations topic, naming vaph, in a group under its prefix (10/012 §9, §18)', async () => {
+    const message = await readUntil(as('magda'), fx.topics.mutations('magda'), groupOf('magda'), isSent);
     const mutation = fx.codec.decode<MutationRecord>(MUTATION_RECORD.delivered, message.value as Buffer);
-    expect(mutation).toMatchObject({ subjectNiss: NISS, form: 'BLOCKS', legalBasis: { deliberation: '10/012', version: 'v1' } });
+    expect(mutation).toMatchObject({ subjectNiss: NISS, onBehalfOf: 'vaph', form: 'BLOCKS', legalBasis: { deliberation: '10/012', version: 'v1' } });
     expect(message.headers).toMatchObject({ type: 'mutation', ticket: mutation.ticket });
+    // Nothing was written on VAPH's own mutations topic.
+    const offsets = await fx.admin.topicOffsets(fx.topics.mutations('vaph'));
+    expect(offsets.every((p) => p.high === '0')).toBe(true);
   }, 60_000);
+
+  it('magda may not read vaph\'s own mutations topic, nor iriscare\'s', async () => {
+    const magda = createKafkaClient(as('magda'), silentLogger);
+    for (const institution of ['vaph', 'iriscare']) {
+      const denied = await refusal(magda.consumer({ groupId: groupOf('magda'), topics: [fx.topics.mutations(institution)] }));
+      expect(denied, institution).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });
+    }
+  }, 20_000);
 
   it('vaph may not read iriscare\'s mutations topic: not even described', async () => {
     const vaph = createKafkaClient(as('vaph'), silentLogger);
@@ -138,6 +150,8 @@ describe('mutations: each institution reads its own mutations topic, and only th
     const message = await readUntil(as('iriscare'), fx.topics.mutations('iriscare'), groupOf('iriscare'), isSent);
     const mutation = fx.codec.decode<MutationRecord>(MUTATION_RECORD.delivered, message.value as Buffer);
     expect(mutation.legalBasis).toMatchObject({ deliberation: '19/104', version: 'v3' });
+    // No intermediary under 19/104: delivered to IRISCARE itself.
+    expect(mutation.onBehalfOf).toBeNull();
     const iriscare = createKafkaClient(as('iriscare'), silentLogger);
     const denied = await refusal(iriscare.consumer({ groupId: groupOf('iriscare'), topics: [fx.topics.mutations('vaph')] }));
     expect(denied).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', accessDenied: true });

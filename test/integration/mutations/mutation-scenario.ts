@@ -4,6 +4,10 @@
  * Mutations delivered on the institutions' mutations topics, and the check every delivery must pass —
  * one Mutation per subscriber, keyed by the NISS, with its one MUTATION_DELIVERED audit record naming
  * the subscriber and never a payload value.
+ *
+ * A subscriber whose deliberation makes an intermediary mandatory (10/012 §9, §18: VAPH through MAGDA)
+ * is delivered on the INTERMEDIARY's mutations topic, the Mutation naming it in `onBehalfOf`, and its
+ * audit record names the subscriber as requester and the intermediary (`ExpectedDelivery.via`).
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
@@ -91,22 +95,40 @@ export interface ExpectedDelivery {
   readonly deliberation: string;
   readonly version: string;
   readonly purpose: string;
+  /** The mandatory intermediary whose mutations topic carries the change (10/012: magda); absent: the subscriber's own. */
+  readonly via?: string;
   readonly form: 'NOTIFICATION' | 'BLOCKS';
   readonly deliveredBlocks: readonly string[];
   readonly removedBlocks?: readonly string[];
 }
 
+/** The topic a subscriber's changes come on: its mandatory intermediary's, else its own. */
+export function deliveryTopic(fx: ExchangeFixture, institution: string, via: string | null = null): string {
+  return fx.topics.mutations(via ?? institution);
+}
+
+/** The one copy of a change delivered for `institution` (on its intermediary's topic when `via` is set). */
+export function copyFor(
+  fx: ExchangeFixture,
+  delivered: ReadonlyArray<CollectedMessage<MutationRecord>>,
+  institution: string,
+  via: string | null = null,
+): CollectedMessage<MutationRecord> | undefined {
+  return delivered.find((m) => m.topic === deliveryTopic(fx, institution, via) && m.value.onBehalfOf === (via === null ? null : institution));
+}
+
 /**
  * The delivery's one audit record (it is committed with the Mutation; the collector may still be
- * reading): MUTATION_DELIVERED, the subscriber as requester, no intermediary, the deliberation applied,
- * the blocks delivered and removed, the change's day as the period — and no value of the source's
- * (unfiltered) payload.
+ * reading): MUTATION_DELIVERED, the subscriber as requester, the intermediary it came through (or
+ * none), the deliberation applied, the blocks delivered and removed, the change's day as the period —
+ * and no value of the source's (unfiltered) payload.
  */
 export async function expectDeliveryAudited(
   audit: TopicCollector<AuditRecordValue>,
   delivered: CollectedMessage<MutationRecord>,
   institution: string,
   sourcePayloadValue: unknown,
+  via: string | null = null,
 ): Promise<AuditRecordValue> {
   const m = delivered.value;
   const ofTicket = () => mutationAudits(audit).filter((a) => a.ticket === m.ticket);
@@ -119,7 +141,7 @@ export async function expectDeliveryAudited(
     outcome: 'OK',
     bcssCode: null,
     requester: institution,
-    intermediary: null,
+    intermediary: via,
     source: m.source,
     service: m.service,
     deliberation: m.legalBasis.deliberation,
@@ -136,7 +158,10 @@ export async function expectDeliveryAudited(
   return record;
 }
 
-/** A delivered Mutation as the subscriber reads it: on its own topic, keyed by the NISS, typed and ticketed. */
+/**
+ * A delivered Mutation as the subscriber reads it: on its own topic — or on its mandatory
+ * intermediary's, naming it in `onBehalfOf` — keyed by the NISS, typed and ticketed.
+ */
 export function expectDelivery(
   fx: ExchangeFixture,
   delivered: CollectedMessage<MutationRecord>,
@@ -145,7 +170,8 @@ export function expectDelivery(
   expected: ExpectedDelivery,
 ): void {
   const m = delivered.value;
-  expect(delivered.topic).toBe(fx.topics.mutations(institution));
+  expect(delivered.topic).toBe(deliveryTopic(fx, institution, expected.via ?? null));
+  expect(m.onBehalfOf).toBe(expected.via === undefined ? null : institution);
   expect(delivered.key).toBe(sent.subjectNiss);
   expect(delivered.headers).toMatchObject({ type: 'mutation', ticket: m.ticket });
   expect(m).toMatchObject({

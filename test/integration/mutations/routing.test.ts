@@ -1,11 +1,18 @@
 /**
  * Mutation routing on the real broker and Redis: a source publishes a change on its mutations topic;
  * the gateway tells exactly the institutions that follow the person on the change's day (for that
- * employer) and are authorized to be told, each on its own mutations topic with the blocks it may see
- * and one MUTATION_DELIVERED audit record — and nobody else. What cannot be routed is dead-lettered.
+ * employer) and are authorized to be told, each on its own mutations topic — or, where its deliberation
+ * makes an intermediary mandatory, on the intermediary's (10/012 §9, §18: VAPH's changes on MAGDA's
+ * topic, naming VAPH) — with the blocks it may see and one MUTATION_DELIVERED audit record, and nobody
+ * else. What cannot be routed is dead-lettered.
+ *
+ * 10/012 §9 and 19/104 §2 cover only a named employer–worker link: VAPH and IRISCARE integrate the
+ * person WITH the employer (the directory refuses them a line without one: EMPLOYER_LINK_REQUIRED), and
+ * are told only of that employer's changes. 19/010 demands no employer: ONVA's lines stay unbound.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECORD, type DirectoryAckRecord, type DirectoryCommandRecord } from '../../../src/gateway/directory-messages.js';
 import type { MutationRecord, SourceMutationRecord } from '../../../src/gateway/mutation-pipeline.js';
 import type { SampleIntegration } from '../../../src/sources/sample-directory.js';
 import {
@@ -18,7 +25,9 @@ import type { CollectedMessage, TopicCollector } from '../../support/exchange-fi
 import { INSTITUTIONS, plusYearsMonths, startSwitch, utcDay, type RunningSwitch } from '../exchange/exchange-scenario.js';
 import {
   collectMutations,
+  copyFor,
   deliveredPayload,
+  deliveryTopic,
   expectDelivery,
   expectDeliveryAudited,
   mutationAudits,
@@ -34,12 +43,23 @@ const onss = (id: string | null): SourceEmployer => ({ kind: 'ONSS', id: id as s
 const enterprise = (id: string | null): SourceEmployer => ({ kind: 'ENTERPRISE', id: id as string });
 const bound = (employer: SourceEmployer) => ({ kind: employer.kind, id: employer.id });
 
-const VAPH_10_012 = { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget' } as const;
+/** 10/012 §9, §18: VAPH's changes come through MAGDA, on MAGDA's mutations topic. */
+const VAPH_10_012 = { deliberation: '10/012', version: 'v1', purpose: 'vaph-personal-assistance-budget', via: 'magda' } as const;
 const IRISCARE_19_104 = { deliberation: '19/104', version: 'v3', purpose: 'iriscare-care-structure-financing' } as const;
+const VAPH_10_012_BASIS = { deliberation: VAPH_10_012.deliberation, version: VAPH_10_012.version, purpose: VAPH_10_012.purpose };
 const DIMONA_DATA_BLOCKS = ['dimona.period', 'dimona.employer', 'dimona.worker', 'dimona.occupation'];
 
 const population = createSyntheticPopulation({ extraPersons: 4 });
-const [someone, orderedPerson] = generateSyntheticPersons(2);
+const [someone, orderedPerson, formerAssistant] = generateSyntheticPersons(3);
+
+/** The employer of a generated person's first job, as DIMONA names it. */
+function firstEmployer(person: ReturnType<typeof generateSyntheticPersons>[number] | undefined): SourceEmployer {
+  const job = (person?.employments ?? [])[0];
+  if (!job) throw new Error('no generated person with a job');
+  const kind = job.employer.dimonaIdKind;
+  const id = kind === 'ENTERPRISE' ? job.employer.enterpriseNumber : kind === 'ONSS' ? job.employer.onssNumber : job.employer.provisionalOnssNumber;
+  return { kind, id: id as string };
+}
 
 interface DimonaRow {
   readonly employer: { readonly employerIdKind: string; readonly employerIdNumber: string } | null;
@@ -82,33 +102,22 @@ function buildCases(): RoutingCase[] {
   const careWorker = SIMULATED.careWorkerIriscare;
   const interim = SIMULATED.interimWorker;
   const someoneJob = (someone?.employments ?? [])[0];
-  if (!someone || !someoneJob) throw new Error('no generated person');
-  const someoneEmployer: SourceEmployer = {
-    kind: someoneJob.employer.dimonaIdKind,
-    id: (someoneJob.employer.dimonaIdKind === 'ENTERPRISE'
-      ? someoneJob.employer.enterpriseNumber
-      : someoneJob.employer.dimonaIdKind === 'ONSS'
-        ? someoneJob.employer.onssNumber
-        : someoneJob.employer.provisionalOnssNumber) as string,
-  };
+  if (!someone || !someoneJob || !formerAssistant) throw new Error('no generated person');
+  const someoneEmployer = firstEmployer(someone);
 
   return [
     {
-      name: 'integrated and authorized: VAPH for its employer only, IRISCARE (bound to none) for every employer',
+      name: '10/012 §9, 19/104 §2: integrated WITH the budget holder and authorized: VAPH (through MAGDA) and IRISCARE each get the budget holder\'s rows only',
       lines: [
         line('vaph', assistant, '2024-01-01', null, onss(E.budgetHolder.onssNumber)),
-        line('iriscare', assistant, '2024-01-01', null),
-        // 19/010: ONVA consults, it is pushed nothing.
+        line('iriscare', assistant, '2024-01-01', null, onss(E.budgetHolder.onssNumber)),
+        // 19/010: ONVA consults, it is pushed nothing; it demands no employer, its line stays unbound.
         line('onva', assistant, '2023-01-01', null),
       ],
       ...dimonaChange(assistant, onss(E.budgetHolder.onssNumber), '2024-06-01'),
       expected: {
-        iriscare: {
-          ...IRISCARE_19_104,
-          form: 'BLOCKS',
-          deliveredBlocks: DIMONA_DATA_BLOCKS,
-          rows: [`ONSS:${E.budgetHolder.onssNumber}`, `ENTERPRISE:${E.supermarket.enterpriseNumber}`],
-        },
+        // The source's record holds the supermarket's job too (2024-02 … 2025-06): another link, for neither.
+        iriscare: { ...IRISCARE_19_104, form: 'BLOCKS', deliveredBlocks: DIMONA_DATA_BLOCKS, rows: [`ONSS:${E.budgetHolder.onssNumber}`] },
         vaph: { ...VAPH_10_012, form: 'BLOCKS', deliveredBlocks: DIMONA_DATA_BLOCKS, rows: [`ONSS:${E.budgetHolder.onssNumber}`] },
       },
     },
@@ -158,10 +167,24 @@ function buildCases(): RoutingCase[] {
       },
     },
     {
-      name: 'identity change outside the period, to an employer-bound line: VAPH is told; IRISCARE and ONVA are not authorized',
+      name: '10/012 §15: an identity change of 2024, VAPH\'s file closed in 2016: nobody',
+      lines: [line('vaph', formerAssistant.person.niss, '2015-01-01', '2016-12-31', firstEmployer(formerAssistant))],
+      ...{
+        payload: sourcePayload(population, 'identification', formerAssistant.person.niss),
+        mutation: sourceMutation({
+          service: 'identification',
+          subjectNiss: formerAssistant.person.niss,
+          effectiveDate: '2024-06-01',
+          informationType: 'identification.address',
+        }),
+      },
+      expected: {},
+    },
+    {
+      name: 'an identity change, VAPH\'s file (bound to the care home) open on its date: VAPH is told through MAGDA; IRISCARE and ONVA are not authorized',
       lines: [
-        line('vaph', SIMULATED.replacingNiss, '2015-01-01', '2016-12-31', onss(E.careHome.onssNumber)),
-        line('iriscare', SIMULATED.replacingNiss, '2024-01-15', null),
+        line('vaph', SIMULATED.replacingNiss, '2024-01-15', null, onss(E.careHome.onssNumber)),
+        line('iriscare', SIMULATED.replacingNiss, '2024-01-15', null, onss(E.careHome.onssNumber)),
         line('onva', SIMULATED.replacingNiss, '2024-01-15', null),
       ],
       ...{
@@ -191,7 +214,8 @@ function buildCases(): RoutingCase[] {
     },
     {
       name: 'a BIS number replaced, sent without data: a notification with the new NISS to whoever followed the old one',
-      lines: [line('vaph', SIMULATED.replacedBis, '2022-04-11', null)],
+      // 10/012 §9: VAPH integrates the assistant with the budget holder known from the application file.
+      lines: [line('vaph', SIMULATED.replacedBis, '2022-04-11', null, onss(E.budgetHolder.onssNumber))],
       ...{
         payload: null,
         mutation: sourceMutation({
@@ -216,7 +240,7 @@ describe('mutations: routed to exactly the institutions that follow the person a
   beforeAll(async () => {
     sw = await startSwitch();
     const { fx } = sw;
-    const orderLines = [line('vaph', orderedPerson?.person.niss as string, '2018-01-01', null)];
+    const orderLines = [line('vaph', orderedPerson?.person.niss as string, '2018-01-01', null, firstEmployer(orderedPerson))];
     await fx.integrate([...CASES.flatMap((c) => c.lines), ...orderLines]);
     mutations = await collectMutations(fx, INSTITUTIONS);
     // Every case's change at once, each from the source that owns its service.
@@ -242,11 +266,14 @@ describe('mutations: routed to exactly the institutions that follow the person a
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { fx } = sw;
     const delivered = await deliveriesOf(c);
-    // Exactly the expected institutions' topics, one copy each, and nothing on any other.
-    expect(delivered.map((m) => m.topic).sort(), c.name).toEqual(Object.keys(c.expected).map((i) => fx.topics.mutations(i)).sort());
+    // Exactly the expected institutions' topics (their intermediary's, for VAPH), one copy each, and nothing on any other.
+    expect(delivered.map((m) => m.topic).sort(), c.name).toEqual(
+      Object.entries(c.expected).map(([i, e]) => deliveryTopic(fx, i, e.via ?? null)).sort(),
+    );
 
     for (const [institution, expected] of Object.entries(c.expected)) {
-      const copy = delivered.find((m) => m.topic === fx.topics.mutations(institution)) as CollectedMessage<MutationRecord>;
+      const copy = copyFor(fx, delivered, institution, expected.via ?? null) as CollectedMessage<MutationRecord>;
+      expect(copy, `${c.name}: ${institution}'s copy`).toBeDefined();
       expectDelivery(fx, copy, institution, c.mutation, expected);
       if (expected.form === 'BLOCKS') {
         const payload = deliveredPayload<{ niss: string; dimonaPeriods?: DimonaRow[] }>(fx, copy.value);
@@ -257,7 +284,7 @@ describe('mutations: routed to exactly the institutions that follow the person a
           expected.deliberation === '19/104' ? plusYearsMonths(utcDay(copy.value.deliveredAt), 0, 6) : null,
         );
       }
-      await expectDeliveryAudited(sw.audit, copy, institution, c.payload);
+      await expectDeliveryAudited(sw.audit, copy, institution, c.payload, expected.via ?? null);
     }
     // One audit record per delivery, none for those not told.
     const audits = mutationAudits(sw.audit).filter((a) => a.subjectNiss === c.mutation.subjectNiss);
@@ -275,6 +302,8 @@ describe('mutations: routed to exactly the institutions that follow the person a
       sourceMutation({
         service: 'dimona',
         subjectNiss: niss,
+        // The employer VAPH integrated the person with (10/012 §9).
+        employer: firstEmployer(orderedPerson),
         changeKind,
         // Days out of order on purpose: the order is the source's, not the effective dates'.
         effectiveDate: `2024-0${9 - i}-01`,
@@ -291,12 +320,109 @@ describe('mutations: routed to exactly the institutions that follow the person a
     );
     const mine = arrived.filter((m) => ids.includes(m.value.mutationId));
     expect(mine.map((m) => m.value.mutationId)).toEqual(ids);
-    expect(new Set(mine.map((m) => `${m.topic}:${m.partition}`))).toEqual(new Set([`${fx.topics.mutations('vaph')}:${mine[0]?.partition}`]));
+    // VAPH's changes all come through MAGDA (10/012 §9, §18): one partition of MAGDA's topic, in order.
+    expect(new Set(mine.map((m) => `${m.topic}:${m.partition}`))).toEqual(new Set([`${fx.topics.mutations('magda')}:${mine[0]?.partition}`]));
+    expect(mine.every((m) => m.value.onBehalfOf === 'vaph')).toBe(true);
     expect(mine.map((m) => m.value.changeKind)).toEqual([...kinds]);
     // Within the partition, offsets grow in the same order.
     const offsets = mine.map((m) => BigInt(m.offset));
     expect(offsets.every((o, i) => i === 0 || o > (offsets[i - 1] as bigint))).toBe(true);
     expect(mine.map((m) => m.value.form)).toEqual(sent.map((m) => (m.payload === null ? 'NOTIFICATION' : 'BLOCKS')));
+  });
+
+  describe('10/012 §9, §18: VAPH is told of its own employer–worker link only, and through MAGDA', () => {
+    it('VAPH, integrated with the budget holder, receives no change of another employer of the assistant (the supermarket)', async () => {
+      const { fx } = sw;
+      const assistant = SIMULATED.assistantOfVaph;
+      const payload = sourcePayload(population, 'dimona', assistant);
+      const before = mutationAudits(sw.audit).filter((a) => a.subjectNiss === assistant).length;
+      const supermarketChange = sourceMutation({
+        service: 'dimona',
+        subjectNiss: assistant,
+        employer: enterprise(E.supermarket.enterpriseNumber),
+        effectiveDate: '2024-06-01',
+        informationType: 'dimona.occupation',
+        payload: fx.codec.encode(fx.payloadRecords.get('dimona') as string, payload),
+      });
+      await fx.sendMutation('onss', supermarketChange);
+      await fx.waitForMutationsProcessed();
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Nobody: VAPH's and IRISCARE's lines are bound to the budget holder, ONVA is pushed nothing.
+      expect(ofMutation(mutations, supermarketChange.mutationId)).toEqual([]);
+      expect(mutationAudits(sw.audit).filter((a) => a.subjectNiss === assistant)).toHaveLength(before);
+    });
+
+    it('VAPH\'s change is read on MAGDA\'s mutations topic, naming VAPH; nothing ever comes on VAPH\'s own; audited as VAPH\'s, through MAGDA', async () => {
+      const { fx } = sw;
+      const change = CASES[0] as RoutingCase;
+      const delivered = await deliveriesOf(change);
+      const relayed = delivered.filter((m) => m.topic === fx.topics.mutations('magda'));
+      expect(relayed).toHaveLength(1);
+      const [copy] = relayed as [CollectedMessage<MutationRecord>];
+      expect(copy.value).toMatchObject({ mutationId: change.mutation.mutationId, onBehalfOf: 'vaph', legalBasis: VAPH_10_012_BASIS });
+      // IRISCARE has no intermediary: its copy is on its own topic and names nobody.
+      expect(delivered.find((m) => m.topic === fx.topics.mutations('iriscare'))?.value.onBehalfOf).toBeNull();
+      // Not this change, nor any other, on VAPH's own topic.
+      expect(mutations.messages.filter((m) => m.topic === fx.topics.mutations('vaph'))).toEqual([]);
+      const audit = await expectDeliveryAudited(sw.audit, copy, 'vaph', change.payload, 'magda');
+      expect(audit).toMatchObject({ requester: 'vaph', intermediary: 'magda' });
+    });
+  });
+
+  describe('the directory: VAPH and IRISCARE integrate with the employer (10/012 §9, 19/104 §2), ONVA need not', () => {
+    it('an integration without employer is refused EMPLOYER_LINK_REQUIRED, acknowledged and audited DIRECTORY_REFUSED; no line is written', async () => {
+      const { fx } = sw;
+      const niss = SIMULATED.neverEmployed;
+      const acks = await fx.collect([fx.topics.replies('vaph'), fx.topics.replies('iriscare')], (m) =>
+        m.headers.type === 'directory-ack' && m.value !== null ? fx.codec.decode<DirectoryAckRecord>(RECORD.ack, m.value) : null,
+      );
+      const command = (institution: string, capacity: string): DirectoryCommandRecord => ({
+        commandId: `unbound-${institution}-${randomUUID()}`,
+        institution,
+        action: 'INTEGRATE',
+        niss,
+        capacity,
+        phase: 1,
+        periodFrom: '2024-01-01',
+        periodTo: null,
+        employerKind: null,
+        employerId: null,
+        issuedAt: Date.now(),
+      });
+      const sent = [command('vaph', 'pab-assistant'), command('iriscare', 'care-worker')];
+      const producer = await fx.client.producer();
+      try {
+        for (const c of sent) await producer.send(fx.topics.directory(c.institution), [{ key: niss, value: fx.codec.encode(RECORD.command, c) }]);
+      } finally {
+        await producer.disconnect();
+      }
+      const ids = sent.map((c) => c.commandId);
+      const got = (await acks.waitFor((ms) => ms.filter((m) => ids.includes(m.value?.commandId ?? '')).length >= ids.length, 'the two acknowledgements'))
+        .filter((m) => ids.includes(m.value?.commandId ?? ''));
+      for (const [c, deliberation] of [[sent[0], '10/012'], [sent[1], '19/104']] as const) {
+        const ack = got.find((m) => m.value?.commandId === c?.commandId);
+        expect(ack?.topic).toBe(fx.topics.replies(c?.institution as string));
+        expect(ack?.value).toMatchObject({ status: 'EMPLOYER_LINK_REQUIRED', niss: null, linesAfter: 0 });
+        expect(ack?.value?.message).toContain(`deliberation ${deliberation}`);
+        const records = await sw.audit.waitFor(
+          (ms) => ms.some((m) => m.value.ticket === c?.commandId),
+          `the DIRECTORY_REFUSED record of ${c?.commandId}`,
+        );
+        expect(records.filter((m) => m.value.ticket === c?.commandId).map((m) => m.value)).toEqual([
+          expect.objectContaining({
+            eventType: 'DIRECTORY_REFUSED',
+            outcome: 'EMPLOYER_LINK_REQUIRED',
+            requester: c?.institution,
+            service: 'directory',
+            purpose: `INTEGRATE ${c?.capacity}`,
+            subjectNiss: niss,
+            employer: null,
+          }),
+        ]);
+      }
+      // Refused at intake: the writer never saw them.
+      expect(await fx.store.read(niss)).toEqual([]);
+    });
   });
 
   describe('what cannot be routed is dead-lettered, and nobody is told', () => {
