@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { toInMessages, type InMessage, type KafkaClient } from './kafka-client.js';
+import { kafkajsOf } from './kafka/client.js';
+import { toInMessages } from './kafka/messages.js';
+import type { InMessage, KafkaClient } from './kafka-client.js';
 
 /**
  * Reads a topic (read_committed) from given offsets — or the beginning — up to the end it had when the
@@ -24,7 +26,7 @@ export interface ReadToEndOptions {
 }
 
 export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messages: number }> {
-  const kafka = options.client.raw;
+  const kafka = kafkajsOf(options.client);
   const admin = await options.client.admin();
   const ends = await admin.topicOffsets(options.topic).finally(() => admin.disconnect());
   const remaining = new Map<number, bigint>();

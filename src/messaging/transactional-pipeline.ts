@@ -1,14 +1,8 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
-import {
-  retrying,
-  toInMessages,
-  toKafkaMessages,
-  toMessagingError,
-  type InMessage,
-  type KafkaClient,
-  type OutMessage,
-} from './kafka-client.js';
+import { kafkajsOf } from './kafka/client.js';
+import { toInMessages, toKafkaMessages } from './kafka/messages.js';
+import { retrying, toMessagingError, type InMessage, type KafkaClient, type OutMessage } from './kafka-client.js';
 
 /**
  * Consume–transform–produce in Kafka transactions: for every chunk of a fetched batch, the outputs and
@@ -115,7 +109,7 @@ const REPLACE_BACKOFF_MS = [1_000, 2_000, 4_000, 5_000];
 
 export async function runTransactionalPipeline(options: TransactionalPipelineOptions): Promise<RunningPipeline> {
   const log = options.logger.child({ module: 'pipeline', group: options.groupId });
-  const kafka = options.client.raw;
+  const kafka = kafkajsOf(options.client);
   const chunkSize = options.chunkSize ?? 500;
   const producers = new Map<string, Promise<Producer>>();
 

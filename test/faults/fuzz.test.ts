@@ -30,12 +30,13 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/project-paths.js';
 import { RECORD } from '../../src/gateway/directory-messages.js';
 import { EXCHANGE_RECORD, ticketFor, type AuditRecordValue, type ReplyRecord } from '../../src/gateway/exchange-messages.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import type { InMessage, KafkaClient } from '../../src/messaging/kafka-client.js';
+import type { InMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { startSourceSimulators, type RunningSourceSimulators } from '../../src/sources/simulator-service.js';
@@ -43,6 +44,7 @@ import { createSyntheticPopulation, generateSyntheticPersons } from '../../src/s
 import { createExchangeFixture, type CollectedMessage, type ExchangeFixture, type TopicCollector } from '../support/exchange-fixture.js';
 import { createFuzzCorpus, type FuzzExpectation, type FuzzKind, type FuzzMessage, type FuzzTopic } from '../support/fuzz-corpus.js';
 import { gatewayProcessEnv, killAllGatewayProcesses, spawnGatewayProcess, type GatewayProcess, type ProcessExit } from '../support/gateway-process.js';
+import { rawKafka } from '../support/raw-kafka.js';
 import { testStack } from '../support/stack-context.js';
 
 const envInt = (name: string, fallback: number): number => {
@@ -140,7 +142,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
   let gateway: GatewayProcess;
   let simulators: RunningSourceSimulators | undefined;
   let processEnv: ReturnType<typeof gatewayProcessEnv> | undefined;
-  let producer: ReturnType<KafkaClient['raw']['producer']> | undefined;
+  let producer: Producer | undefined;
   let replies: TopicCollector<SeenReply | null>;
   let deadLetters: TopicCollector<SeenDeadLetter>;
   let exit: ProcessExit | null = null;
@@ -219,7 +221,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
         fz: dl.originalHeaders.fz ?? null,
       };
     });
-    producer = fx.client.raw.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    producer = rawKafka(fx.client.connection).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
   }, 180_000);
 
@@ -424,25 +426,19 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
 
     // --- Phase 2: the oversized messages one at a time, each processed (its consumer group committed
     // past it) before the next is sent, so that the gateway reads it alone.
-    const admin = fx.client.raw.admin();
-    await admin.connect();
-    try {
-      for (const m of deferred) {
-        await send([m]);
-        const s = sent[m.n] as Sent;
-        const stage = s.topic.kind === 'requests' ? 'requests' : s.topic.kind === 'source-replies' ? 'replies' : 'mutations';
-        const groupId = `${fx.topics.prefix}.gateway.${stage}`;
-        for (;;) {
-          absorb();
-          checkHealth(`waiting for oversized message #${m.n} (${m.variant}, ${s.size} bytes)`);
-          const [committed] = await admin.fetchOffsets({ groupId, topics: [s.topicName] });
-          const position = committed?.partitions.find((p) => p.partition === s.partition)?.offset ?? '-1';
-          if (BigInt(position) > BigInt(s.offset)) break;
-          await sleep(100);
-        }
+    for (const m of deferred) {
+      await send([m]);
+      const s = sent[m.n] as Sent;
+      const stage = s.topic.kind === 'requests' ? 'requests' : s.topic.kind === 'source-replies' ? 'replies' : 'mutations';
+      const groupId = `${fx.topics.prefix}.gateway.${stage}`;
+      for (;;) {
+        absorb();
+        checkHealth(`waiting for oversized message #${m.n} (${m.variant}, ${s.size} bytes)`);
+        const [committed] = await fx.admin.committedOffsets(groupId, [s.topicName]);
+        const position = committed?.partitions.find((p) => p.partition === s.partition)?.offset ?? '-1';
+        if (BigInt(position) > BigInt(s.offset)) break;
+        await sleep(100);
       }
-    } finally {
-      await admin.disconnect();
     }
     await waitForOutcomes('waiting for the outcomes of the oversized messages');
     const settledAt = Date.now();

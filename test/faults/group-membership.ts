@@ -1,4 +1,5 @@
 import type { KafkaClient } from '../../src/messaging/kafka-client.js';
+import { rawKafka } from '../support/raw-kafka.js';
 
 /**
  * Who holds which partitions of a consumer group, as the broker sees it: for the fault tests that must
@@ -44,7 +45,7 @@ export function decodeAssignment(buffer: Buffer): Record<string, number[]> {
 }
 
 export async function describeGroup(client: KafkaClient, groupId: string): Promise<GroupState> {
-  const admin = client.raw.admin();
+  const admin = rawKafka(client.connection).admin();
   await admin.connect();
   try {
     const { groups } = await admin.describeGroups([groupId]);
