@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Runtime } from '../src/cli/runtime.js';
-import { encodeLines, type Integration } from '../src/domain/directory.js';
+import type { Runtime } from '../src/app/runtime.js';
+import type { Integration } from '../src/domain/directory.js';
 import { makeNiss } from '../src/sources/synthetic-population.js';
+import { encodeLines } from '../src/store/directory-encoding.js';
 import { createDirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
 import type { RedisClient } from '../src/store/redis-connection.js';

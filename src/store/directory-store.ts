@@ -1,4 +1,5 @@
-import { decodeLines, encodeLines, type Integration } from '../domain/directory.js';
+import type { Integration } from '../domain/directory.js';
+import { decodeLines, encodeLines } from './directory-encoding.js';
 import type { RedisKeys } from './keys.js';
 import type { RedisClient } from './redis-connection.js';
 

@@ -6,7 +6,7 @@ export interface RedisKeys {
   readonly prefix: string;
   /**
    * The hash holding this person's integration lines (field: the NISS; value: the compact text of
-   * src/domain/directory.ts). Persons are spread over 65,536 buckets, so that each bucket is a small
+   * directory-encoding.ts). Persons are spread over 65,536 buckets, so that each bucket is a small
    * hash Redis stores as one listpack: about half the memory of a key per person.
    */
   directory(niss: string): string;

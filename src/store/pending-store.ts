@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FieldGrant, RowCondition } from '../domain/deliberation.js';
 import type { Retention } from '../domain/retention.js';
 import type { EmployerRef, Period } from '../domain/types.js';
@@ -9,8 +10,8 @@ import type { RedisClient } from './redis-connection.js';
  * answering it — the requester, the authorization applied and what the answer must be filtered to.
  *
  * Exactly one answer per exchange: the source's reply and the timeout race, possibly in two gateway
- * processes. Whoever answers first CLAIMS the exchange atomically (a Lua script on the exchange's own
- * key, so Redis Cluster is fine), naming itself by the Kafka record it is processing. A claim by the
+ * processes. Whoever answers first CLAIMS the exchange atomically (`lua/claim-pending.lua`, on the
+ * exchange's own key, so Redis Cluster is fine), naming itself by the Kafka record it is processing. A claim by the
  * same claimant succeeds again — that is the case of a transaction that aborted and is re-run — and any
  * other claimant is told who answered. The entry is deleted only after the answer is committed; its TTL
  * (deadline + a day) cleans up after a crash in between.
@@ -87,27 +88,10 @@ export interface PendingStore {
 /** Kept a day past the deadline so that an answer interrupted by a crash can still be completed. */
 const GRACE_MS = 24 * 3600 * 1000;
 
-const CLAIM_SCRIPT = `
-local d = redis.call('HGET', KEYS[1], 'd')
-if not d then return {0} end
-if ARGV[2] ~= '*' and redis.call('HGET', KEYS[1], 's') ~= ARGV[2] then return {3} end
-local c = redis.call('HGET', KEYS[1], 'c')
-if not c then
-  redis.call('HSET', KEYS[1], 'c', ARGV[1])
-  return {1, d}
-end
-if c == ARGV[1] then return {1, d} end
-return {2, c}
-`;
-
-const LEASE_SCRIPT = `
-local holder = redis.call('GET', KEYS[1])
-if (not holder) or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`;
+// The scripts are source files beside this module (KEYS, ARGV and return codes in their headers), read
+// once at load; resolving them from this module's URL finds them under tsx, vitest and `bcss` alike.
+const CLAIM_SCRIPT = readFileSync(new URL('./lua/claim-pending.lua', import.meta.url), 'utf8');
+const LEASE_SCRIPT = readFileSync(new URL('./lua/lease.lua', import.meta.url), 'utf8');
 
 type PendingRedis = RedisClient & {
   bcssClaimPending(key: string, claimant: string, source: string): Promise<[0] | [1, string] | [2, string] | [3]>;
