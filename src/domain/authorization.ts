@@ -41,6 +41,7 @@ import type {
   RowCondition,
   ServiceGrant,
 } from './deliberation.js';
+import { contains } from './period.js';
 import { quoted, refusal, type Refusal } from './refusal-codes.js';
 import type { Retention } from './retention.js';
 import type { IsoDate } from './types.js';
@@ -89,7 +90,9 @@ export interface AuthorizationGrant {
   readonly integration: IntegrationDemand | null;
 }
 
-export type AuthorizationDecision = AuthorizationGrant | { readonly ok: false; readonly refusal: Refusal };
+type Denial = { readonly ok: false; readonly refusal: Refusal };
+
+export type AuthorizationDecision = AuthorizationGrant | Denial;
 
 interface IndexedVersion {
   readonly version: DeliberationVersion;
@@ -171,7 +174,7 @@ export function buildAuthorizationIndex(
   return { byBeneficiaryAndService, outsideSwitch, relays, services };
 }
 
-function deny(code: 'NOT_AUTHORIZED' | 'AUTHORIZATION_NOT_IN_FORCE' | 'UNKNOWN_SERVICE', detail: string): AuthorizationDecision {
+function deny(code: 'NOT_AUTHORIZED' | 'AUTHORIZATION_NOT_IN_FORCE' | 'UNKNOWN_SERVICE', detail: string): Denial {
   return { ok: false, refusal: refusal(code, detail) };
 }
 
@@ -193,141 +196,200 @@ function describeInForce(versions: readonly IndexedVersion[]): string {
     .join(', ');
 }
 
+/** The first of the versions in force on `date` (a deliberation's versions do not overlap). */
+function versionInForceOn(versions: readonly IndexedVersion[], date: IsoDate): IndexedVersion | undefined {
+  return versions.find(({ version }) => contains(version.inForce, date));
+}
+
+/** Who asks and for whom: the authorization applied is the beneficiary's. */
+interface Parties {
+  readonly requester: InstitutionId;
+  readonly beneficiary: InstitutionId;
+  /** An intermediary sends for another institution. */
+  readonly relayed: boolean;
+}
+
+function partiesOf(request: AuthorizationRequest): Parties {
+  const { requester, onBehalfOf } = request;
+  const relayed = onBehalfOf != null && onBehalfOf !== '' && onBehalfOf !== requester;
+  return { requester, beneficiary: relayed ? onBehalfOf : requester, relayed };
+}
+
+interface InForceChoice {
+  readonly entry: IndexedDeliberation;
+  readonly at: IndexedVersion;
+}
+
 export function decideAuthorization(index: AuthorizationIndex, request: AuthorizationRequest): AuthorizationDecision {
-  const { requester, service, date } = request;
+  const { service, date } = request;
   const indexedService = index.services.get(service);
   if (!indexedService) return deny('UNKNOWN_SERVICE', `service "${quoted(service)}" is not in the catalogue`);
+  const parties = partiesOf(request);
 
-  const relayed = request.onBehalfOf != null && request.onBehalfOf !== '' && request.onBehalfOf !== requester;
-  const beneficiary = relayed ? (request.onBehalfOf as InstitutionId) : requester;
-  const k = key(beneficiary, service);
+  const candidates = index.byBeneficiaryAndService.get(key(parties.beneficiary, service)) ?? [];
+  if (candidates.length === 0) return noDeliberation(index, parties, service);
 
-  const candidates = index.byBeneficiaryAndService.get(k) ?? [];
-  if (candidates.length === 0) {
-    const outside = index.outsideSwitch.get(k);
-    if (outside && outside.length > 0) {
-      const numbers = outside.map((d) => d.number).join(', ');
-      return deny(
-        'NOT_AUTHORIZED',
-        `deliberation ${numbers} authorizes ${quoted(beneficiary)} to receive ${service} data without the BCSS ` +
-          '(a communication to a sub-contractor): it does not go through the switch, which never carries it',
-      );
-    }
-    if (!relayed && index.relays.has(requester)) {
-      return deny(
-        'NOT_AUTHORIZED',
-        `${requester} is registered only as an intermediary (for ${[...(index.relays.get(requester) ?? [])].join(', ')}) ` +
-          `and has no deliberation of its own for ${service}; name the institution in onBehalfOf`,
-      );
-    }
-    return deny('NOT_AUTHORIZED', `no deliberation authorizes ${quoted(beneficiary)} to receive ${service} data`);
-  }
-
-  // The channel: a relay must be registered; a mandatory intermediary cannot be bypassed.
   // Checked before the purpose, so that an unregistered relay learns nothing of the beneficiary's purposes.
-  const viaChannel = candidates.filter((c) => {
-    const intermediaries = c.deliberation.intermediaries;
-    if (relayed) return intermediaries.some((i) => i.institution === requester);
-    return !intermediaries.some((i) => i.mandatory);
-  });
-  if (viaChannel.length === 0) {
-    const numbers = candidates.map((c) => c.deliberation.number).join(', ');
-    if (relayed) {
-      return deny(
-        'NOT_AUTHORIZED',
-        `${requester} is not registered as an intermediary for ${quoted(beneficiary)} in deliberation ${numbers}`,
-      );
-    }
-    const via = [
-      ...new Set(candidates.flatMap((c) => c.deliberation.intermediaries.filter((i) => i.mandatory).map((i) => i.institution))),
-    ].join(', ');
-    return deny(
-      'NOT_AUTHORIZED',
-      `deliberation ${numbers} authorizes ${quoted(beneficiary)} only through ${via}; a direct request is not covered`,
-    );
-  }
+  const viaChannel = candidates.filter((c) => usesChannel(c.deliberation, parties));
+  if (viaChannel.length === 0) return channelNotCovered(candidates, parties);
 
-  let matching: readonly IndexedDeliberation[] = viaChannel;
   const named = splitVersion(request.purpose ?? null);
-  const purpose = named.purpose;
-  if (purpose !== null && purpose !== '') {
-    const forPurpose = viaChannel.filter((c) => matchesPurpose(c.deliberation, purpose));
-    if (forPurpose.length === 0) {
-      const known = viaChannel.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
-      return deny(
-        'NOT_AUTHORIZED',
-        `no deliberation authorizes ${quoted(beneficiary)} to receive ${service} data for purpose "${quoted(purpose)}"; authorized purposes: ${known}`,
-      );
-    }
-    matching = forPurpose;
-  }
+  const matching = forPurpose(viaChannel, named.purpose);
+  if (matching.length === 0) return purposeNotCovered(viaChannel, parties, service, named.purpose ?? '');
 
-  if (named.version !== null) {
-    const versionId = named.version;
-    const withVersion = matching.filter((c) => c.versions.some((v) => v.version.id === versionId));
-    if (withVersion.length === 0) {
-      return deny('NOT_AUTHORIZED', `no version ${quoted(versionId)} of ${quoted(purpose ?? '')} authorizes ${quoted(beneficiary)} to receive ${service} data`);
-    }
-    const stale = withVersion.filter((c) => {
-      const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
-      return !(v.version.inForce.from <= date && (v.version.inForce.to === null || date <= v.version.inForce.to));
-    });
-    if (stale.length === withVersion.length) {
-      const detail = stale
-        .map((c) => {
-          const v = c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
-          const current = c.versions.find((x) => x.version.inForce.from <= date && (x.version.inForce.to === null || date <= x.version.inForce.to));
-          return `${c.deliberation.number} ${quoted(versionId)} was in force ${v.version.inForce.from}..${v.version.inForce.to ?? ''}` +
-            (current ? `; the version in force on ${date} is ${current.version.id}` : `; no version is in force on ${date}`);
-        })
-        .join('; ');
-      return deny('AUTHORIZATION_NOT_IN_FORCE', detail);
-    }
-  }
+  const namedNotInForce = namedVersionNotInForce(matching, named, parties, service, date);
+  if (namedNotInForce !== null) return namedNotInForce;
 
-  const inForce: Array<{ entry: IndexedDeliberation; at: IndexedVersion }> = [];
-  for (const entry of matching) {
-    for (const at of entry.versions) {
-      const { from, to } = at.version.inForce;
-      if (from <= date && (to === null || date <= to)) {
-        inForce.push({ entry, at });
-        break;
-      }
-    }
-  }
-  if (inForce.length === 0) {
-    const detail = matching
-      .map((c) => `${c.deliberation.number} (versions authorizing ${service}: ${describeInForce(c.versions)})`)
-      .join('; ');
-    return deny('AUTHORIZATION_NOT_IN_FORCE', `no version in force on ${date} authorizes ${service}: ${detail}`);
-  }
-  if (inForce.length > 1) {
-    const choices = inForce
-      .map(({ entry }) => `${entry.deliberation.purpose.code} (${entry.deliberation.number})`)
-      .join(', ');
+  const inForce = inForceOn(matching, date);
+  if (inForce.length === 0) return noneInForce(matching, service, date);
+  if (inForce.length > 1) return ambiguousPurpose(inForce, parties, service, date);
+
+  const chosen = inForce[0] as InForceChoice;
+  const blocks = selectBlocks(indexedService, chosen.at.grant, request.requestedBlocks ?? null);
+  if (!blocks.ok) return noBlockAuthorized(chosen, blocks.removed);
+  return grantOf(chosen, parties, indexedService, blocks);
+}
+
+/** No deliberation through the switch for beneficiary and service: says which case it is. */
+function noDeliberation(index: AuthorizationIndex, parties: Parties, service: ServiceId): Denial {
+  const { requester, beneficiary, relayed } = parties;
+  const outside = index.outsideSwitch.get(key(beneficiary, service));
+  if (outside && outside.length > 0) {
+    const numbers = outside.map((d) => d.number).join(', ');
     return deny(
       'NOT_AUTHORIZED',
-      `several deliberations authorize ${quoted(beneficiary)} to receive ${service} data on ${date}; name the purpose, one of: ${choices}`,
+      `deliberation ${numbers} authorizes ${quoted(beneficiary)} to receive ${service} data without the BCSS ` +
+        '(a communication to a sub-contractor): it does not go through the switch, which never carries it',
     );
   }
+  if (!relayed && index.relays.has(requester)) {
+    return deny(
+      'NOT_AUTHORIZED',
+      `${requester} is registered only as an intermediary (for ${[...(index.relays.get(requester) ?? [])].join(', ')}) ` +
+        `and has no deliberation of its own for ${service}; name the institution in onBehalfOf`,
+    );
+  }
+  return deny('NOT_AUTHORIZED', `no deliberation authorizes ${quoted(beneficiary)} to receive ${service} data`);
+}
 
-  const chosen = inForce[0] as { entry: IndexedDeliberation; at: IndexedVersion };
+/** The channel: a relay must be registered; a mandatory intermediary cannot be bypassed. */
+function usesChannel(deliberation: Deliberation, parties: Parties): boolean {
+  const { intermediaries } = deliberation;
+  if (parties.relayed) return intermediaries.some((i) => i.institution === parties.requester);
+  return !intermediaries.some((i) => i.mandatory);
+}
+
+function channelNotCovered(candidates: readonly IndexedDeliberation[], parties: Parties): Denial {
+  const { requester, beneficiary, relayed } = parties;
+  const numbers = candidates.map((c) => c.deliberation.number).join(', ');
+  if (relayed) {
+    return deny(
+      'NOT_AUTHORIZED',
+      `${requester} is not registered as an intermediary for ${quoted(beneficiary)} in deliberation ${numbers}`,
+    );
+  }
+  const via = [
+    ...new Set(candidates.flatMap((c) => c.deliberation.intermediaries.filter((i) => i.mandatory).map((i) => i.institution))),
+  ].join(', ');
+  return deny(
+    'NOT_AUTHORIZED',
+    `deliberation ${numbers} authorizes ${quoted(beneficiary)} only through ${via}; a direct request is not covered`,
+  );
+}
+
+/** The deliberations for the purpose named; all of them when none is. */
+function forPurpose(viaChannel: readonly IndexedDeliberation[], purpose: string | null): readonly IndexedDeliberation[] {
+  if (purpose === null || purpose === '') return viaChannel;
+  return viaChannel.filter((c) => matchesPurpose(c.deliberation, purpose));
+}
+
+function purposeNotCovered(viaChannel: readonly IndexedDeliberation[], parties: Parties, service: ServiceId, purpose: string): Denial {
+  const known = viaChannel.map((c) => `${c.deliberation.purpose.code} (${c.deliberation.number})`).join(', ');
+  return deny(
+    'NOT_AUTHORIZED',
+    `no deliberation authorizes ${quoted(parties.beneficiary)} to receive ${service} data for purpose "${quoted(purpose)}"; authorized purposes: ${known}`,
+  );
+}
+
+/**
+ * A purpose naming a version (`19/104@v1`): refused when no deliberation has that version, or when it is
+ * in force for none of them — the detail then says which version is.
+ */
+function namedVersionNotInForce(
+  matching: readonly IndexedDeliberation[],
+  { purpose, version: versionId }: { readonly purpose: string | null; readonly version: string | null },
+  parties: Parties,
+  service: ServiceId,
+  date: IsoDate,
+): Denial | null {
+  if (versionId === null) return null;
+  const named = (c: IndexedDeliberation): IndexedVersion => c.versions.find((x) => x.version.id === versionId) as IndexedVersion;
+  const withVersion = matching.filter((c) => c.versions.some((v) => v.version.id === versionId));
+  if (withVersion.length === 0) {
+    return deny('NOT_AUTHORIZED', `no version ${quoted(versionId)} of ${quoted(purpose ?? '')} authorizes ${quoted(parties.beneficiary)} to receive ${service} data`);
+  }
+  const stale = withVersion.filter((c) => !contains(named(c).version.inForce, date));
+  if (stale.length < withVersion.length) return null;
+  const detail = stale
+    .map((c) => {
+      const v = named(c);
+      const current = versionInForceOn(c.versions, date);
+      return `${c.deliberation.number} ${quoted(versionId)} was in force ${v.version.inForce.from}..${v.version.inForce.to ?? ''}` +
+        (current ? `; the version in force on ${date} is ${current.version.id}` : `; no version is in force on ${date}`);
+    })
+    .join('; ');
+  return deny('AUTHORIZATION_NOT_IN_FORCE', detail);
+}
+
+/** Each matching deliberation with its version in force on `date`, if it has one. */
+function inForceOn(matching: readonly IndexedDeliberation[], date: IsoDate): InForceChoice[] {
+  const inForce: InForceChoice[] = [];
+  for (const entry of matching) {
+    const at = versionInForceOn(entry.versions, date);
+    if (at) inForce.push({ entry, at });
+  }
+  return inForce;
+}
+
+function noneInForce(matching: readonly IndexedDeliberation[], service: ServiceId, date: IsoDate): Denial {
+  const detail = matching
+    .map((c) => `${c.deliberation.number} (versions authorizing ${service}: ${describeInForce(c.versions)})`)
+    .join('; ');
+  return deny('AUTHORIZATION_NOT_IN_FORCE', `no version in force on ${date} authorizes ${service}: ${detail}`);
+}
+
+/** Deliberations not in force never make a request ambiguous: only several in force do. */
+function ambiguousPurpose(inForce: readonly InForceChoice[], parties: Parties, service: ServiceId, date: IsoDate): Denial {
+  const choices = inForce
+    .map(({ entry }) => `${entry.deliberation.purpose.code} (${entry.deliberation.number})`)
+    .join(', ');
+  return deny(
+    'NOT_AUTHORIZED',
+    `several deliberations authorize ${quoted(parties.beneficiary)} to receive ${service} data on ${date}; name the purpose, one of: ${choices}`,
+  );
+}
+
+function noBlockAuthorized(chosen: InForceChoice, removed: readonly BlockId[]): Denial {
+  return deny(
+    'NOT_AUTHORIZED',
+    `none of the requested blocks (${quoted(removed.join(', '))}) is authorized by deliberation ${chosen.entry.deliberation.number} ${chosen.at.version.id}`,
+  );
+}
+
+function grantOf(
+  chosen: InForceChoice,
+  parties: Parties,
+  indexedService: IndexedService,
+  blocks: { readonly allowed: readonly BlockId[]; readonly removed: readonly BlockId[] },
+): AuthorizationGrant {
   const { deliberation } = chosen.entry;
   const { version, grant } = chosen.at;
-  const blocks = selectBlocks(indexedService, grant, request.requestedBlocks ?? null);
-  if (!blocks.ok) {
-    return deny(
-      'NOT_AUTHORIZED',
-      `none of the requested blocks (${quoted(blocks.removed.join(', '))}) is authorized by deliberation ${deliberation.number} ${version.id}`,
-    );
-  }
-
   return {
     ok: true,
     deliberation: deliberation.number,
     versionId: version.id,
-    beneficiary,
-    relay: relayed ? (deliberation.intermediaries.find((i) => i.institution === requester) ?? null) : null,
+    beneficiary: parties.beneficiary,
+    relay: parties.relayed ? (deliberation.intermediaries.find((i) => i.institution === parties.requester) ?? null) : null,
     purpose: { code: deliberation.purpose.code, text: version.purposeText },
     allowedBlocks: blocks.allowed,
     removedBlocks: blocks.removed,
@@ -424,7 +486,7 @@ export function employerLinkDemand(
   for (const [serviceId, indexed] of index.services) {
     if (indexed.definition.keys.employer.presence === 'none') continue;
     for (const { deliberation, versions } of index.byBeneficiaryAndService.get(key(institution, serviceId)) ?? []) {
-      const at = versions.find(({ version }) => version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to));
+      const at = versionInForceOn(versions, date);
       if (!at) continue;
       if (at.grant.integration !== null && at.grant.integration.capacity !== capacity) continue;
       // One grant that takes an unbound line for this capacity is enough to accept it.
@@ -454,9 +516,7 @@ export function mutationSubscription(
     a.deliberation.number < b.deliberation.number ? -1 : a.deliberation.number > b.deliberation.number ? 1 : 0,
   );
   for (const { deliberation, versions } of candidates) {
-    const at = versions.find(
-      ({ version }) => version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to),
-    );
+    const at = versionInForceOn(versions, date);
     if (!at || !at.grant.mutations.pushed) continue;
     const selected = selectBlocks(indexedService, at.grant, null);
     return {

@@ -99,16 +99,6 @@ function directoryAudit(
   );
 }
 
-function decodeCommand(codec: AvroCodec, message: InMessage): DirectoryCommandRecord | CodecError {
-  if (!message.value) return new CodecError('TRUNCATED', 'empty message');
-  try {
-    return codec.decode<DirectoryCommandRecord>(RECORD.command, message.value);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    return new CodecError('MALFORMED_BODY', 'the command could not be decoded');
-  }
-}
-
 export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'codec' | 'topics' | 'authorizations'>) {
   const { codec, topics } = deps;
   return async (messages: readonly InMessage[]) => {
@@ -126,7 +116,7 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
 
   function intakeOne(message: InMessage): OutRecord[] {
     const institution = topics.institutionOf(message.topic);
-    const decoded = decodeCommand(codec, message);
+    const decoded = codec.tryDecode<DirectoryCommandRecord>(RECORD.command, message.value);
     if (decoded instanceof CodecError || institution === null) {
       const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
       const records = [deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason)];
@@ -166,7 +156,7 @@ export function directoryWriterTransform(
     const records: OutRecord[] = [];
     const decoded: Array<{ message: InMessage; record: DirectoryCommandRecord }> = [];
     for (const message of messages) {
-      const record = decodeCommand(codec, message);
+      const record = codec.tryDecode<DirectoryCommandRecord>(RECORD.command, message.value);
       if (record instanceof CodecError) records.push(deadLetter(codec, topics, message, record.code, record.message));
       else decoded.push({ message, record });
     }

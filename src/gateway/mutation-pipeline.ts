@@ -98,14 +98,8 @@ export function mutationTransform(deps: MutationPipelineDeps) {
   const check = (message: InMessage): Checked | OutRecord => {
     const source = topics.institutionOf(message.topic);
     if (source === null) return deadLetter(codec, topics, message, 'UNROUTABLE', 'the topic does not name a source');
-    if (!message.value || message.value.length === 0) return deadLetter(codec, topics, message, 'TRUNCATED', 'empty message');
-    let mutation: SourceMutationRecord;
-    try {
-      mutation = codec.decode<SourceMutationRecord>(MUTATION_RECORD.source, message.value);
-    } catch (error) {
-      const e = error instanceof CodecError ? error : new CodecError('MALFORMED_BODY', 'the mutation could not be decoded');
-      return deadLetter(codec, topics, message, e.code, e.message);
-    }
+    const mutation = codec.tryDecode<SourceMutationRecord>(MUTATION_RECORD.source, message.value);
+    if (mutation instanceof CodecError) return deadLetter(codec, topics, message, mutation.code, mutation.message);
     const service = deps.rules.catalogue.services.get(mutation.service);
     // A source speaks only for its own services: anything else is not a change the switch can vouch for.
     if (!service || service.source !== source) {
@@ -127,14 +121,15 @@ export function mutationTransform(deps: MutationPipelineDeps) {
     return { message, source, service, mutation: { ...mutation, subjectNiss: niss.normalized, employer } };
   };
 
+  /** The change's payload as the service's payload record (null without one), or why it cannot be read. */
   const decodePayload = (checked: Checked): unknown => {
     const { mutation, service } = checked;
     if (mutation.payload === null) return null;
     const recordName = deps.payloadRecords.get(service.id);
     if (!recordName || codec.recordNameOf(mutation.payload) !== recordName) {
-      throw new CodecError('INCOMPATIBLE_SCHEMA', `the payload is not a ${recordName ?? service.id} record`);
+      return new CodecError('INCOMPATIBLE_SCHEMA', `the payload is not a ${recordName ?? service.id} record`);
     }
-    return codec.decode(recordName, mutation.payload);
+    return codec.tryDecode(recordName, mutation.payload);
   };
 
   return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
@@ -167,13 +162,8 @@ export function mutationTransform(deps: MutationPipelineDeps) {
   function deliver(item: Checked, lines: ReadonlyMap<string, Integration[]>, deliveredAt: number, today: IsoDate): OutRecord[] {
     const records: OutRecord[] = [];
     const { mutation, service, source, message } = item;
-    let sourcePayload: unknown;
-    try {
-      sourcePayload = decodePayload(item);
-    } catch (error) {
-      const e = error instanceof CodecError ? error : new CodecError('MALFORMED_BODY', 'the payload could not be decoded');
-      return [deadLetter(codec, topics, message, e.code, e.message)];
-    }
+    const sourcePayload = decodePayload(item);
+    if (sourcePayload instanceof CodecError) return [deadLetter(codec, topics, message, sourcePayload.code, sourcePayload.message)];
     const employer = mutation.employer === null ? null : { kind: mutation.employer.kind as EmployerKind, id: mutation.employer.id };
     const route = routeMutation(
       { service: service.id, subjectNiss: mutation.subjectNiss, employer, effectiveDate: mutation.effectiveDate },

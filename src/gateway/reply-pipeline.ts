@@ -1,26 +1,25 @@
-import type { Catalogue } from '../domain/catalogue.js';
+import type { Catalogue, ServiceDefinition } from '../domain/catalogue.js';
 import { composeAnswer, listSubjects, retainUntilFor } from '../domain/exchange.js';
-import { REFUSAL_CODES, refusal, type Refusal } from '../domain/refusal-codes.js';
+import { refusal, type Refusal } from '../domain/refusal-codes.js';
 import { maskNissIn, type Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { ChunkResult, OutRecord } from '../messaging/transactional-pipeline.js';
 import type { ClaimResult, PendingExchange, PendingStore } from '../store/pending-store.js';
-import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { answerMessages, type AnswerEvent } from './answer-messages.js';
 import { deadLetter } from './dead-letters.js';
+import { pipelineSteps, type PipelineSteps } from './pipeline-steps.js';
 import {
   EXCHANGE_RECORD,
-  MESSAGE_TYPE,
   auditMessage,
   auditRecord,
   dayOf,
   employerRecord,
   periodRecords,
-  replyTopic,
   type AuditRecordValue,
   type ExchangeTimeoutRecord,
-  type ReplyRecord,
   type SourceReplyRecord,
 } from './exchange-messages.js';
 
@@ -50,45 +49,125 @@ export interface ReplyPipelineDeps {
   readonly now?: () => number;
 }
 
+/** What every step works with. */
+type ReplySteps = PipelineSteps<ReplyPipelineDeps>;
+
 type Incoming =
   | { readonly kind: 'source'; readonly message: InMessage; readonly source: string; readonly reply: SourceReplyRecord }
   | { readonly kind: 'timeout'; readonly message: InMessage; readonly timeout: ExchangeTimeoutRecord };
 
-function decode<T>(codec: AvroCodec, record: string, message: InMessage): T | CodecError {
-  if (!message.value || message.value.length === 0) return new CodecError('TRUNCATED', 'empty message');
-  try {
-    return codec.decode<T>(record, message.value);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    return new CodecError('MALFORMED_BODY', 'the message could not be decoded');
+/** What the requester is told. */
+interface Answer {
+  readonly status: string;
+  readonly message: string;
+  readonly payload: Buffer | null;
+  readonly deliveredBlocks: readonly string[];
+  readonly removedBlocks: readonly string[];
+  readonly removedFields: readonly string[];
+  readonly newNiss: string | null;
+  /** A list service's answer (22/046): the persons it names, each audited on their own. */
+  readonly listSubjects?: readonly string[];
+}
+
+export function replyTransform(deps: ReplyPipelineDeps) {
+  const steps = pipelineSteps(deps, 'replies');
+  return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
+    const records: OutRecord[] = [];
+    const incoming: Incoming[] = [];
+    for (const message of messages) {
+      const read = readIncoming(steps, message);
+      if ('kind' in read) incoming.push(read);
+      else records.push(read);
+    }
+    const claims = await claimExchanges(steps, incoming);
+    const answered: string[] = [];
+    incoming.forEach((item, i) => {
+      const settled = settle(steps, item, claims[i] as ClaimResult);
+      records.push(...settled.records);
+      if (settled.answered !== null) answered.push(settled.answered);
+    });
+    return {
+      records,
+      afterCommit: answered.length > 0 ? () => steps.pending.removeMany(answered) : undefined,
+    };
+  };
+}
+
+/** A deadline event or a source's answer; what names no exchange goes to the dead letters. */
+function readIncoming(steps: ReplySteps, message: InMessage): Incoming | OutRecord {
+  const { codec, topics } = steps;
+  if (message.topic === topics.exchangeTimeouts) {
+    const timeout = codec.tryDecode<ExchangeTimeoutRecord>(EXCHANGE_RECORD.timeout, message.value);
+    if (timeout instanceof CodecError) return deadLetter(codec, topics, message, timeout.code, timeout.message);
+    return { kind: 'timeout', message, timeout };
   }
+  const source = topics.institutionOf(message.topic);
+  const reply = codec.tryDecode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, message.value);
+  if (source !== null && !(reply instanceof CodecError)) return { kind: 'source', message, source, reply };
+  // No exchange can be named: the operators get the bytes; the requester gets its timeout.
+  const reason = reply instanceof CodecError ? reply : new CodecError('MALFORMED_BODY', 'unroutable');
+  return deadLetter(codec, topics, message, source === null ? 'UNROUTABLE' : reason.code, reason.message);
 }
 
 function claimantOf(message: InMessage): string {
   return `${message.topic}/${message.partition}/${message.offset}`;
 }
 
-export function replyTransform(deps: ReplyPipelineDeps) {
-  const { codec, topics } = deps;
-  const now = deps.now ?? Date.now;
-  const log = deps.logger.child({ module: 'replies' });
-  const metrics = deps.metrics ?? NO_METRICS;
+/** One round trip: each message claims its exchange, named by its Kafka position. */
+function claimExchanges(steps: ReplySteps, incoming: readonly Incoming[]): Promise<ClaimResult[]> {
+  return steps.pending.claimMany(
+    incoming.map((item) =>
+      item.kind === 'source'
+        ? { ticket: item.reply.ticket, claimant: claimantOf(item.message), source: item.source }
+        : { ticket: item.timeout.ticket, claimant: claimantOf(item.message), source: null },
+    ),
+  );
+}
 
-  const auditOut = (audit: AuditRecordValue): OutRecord => auditMessage(codec, topics, audit);
+/** What one claimed (or not) message gives: its records, and the ticket of the exchange it answered. */
+interface Settled {
+  readonly records: OutRecord[];
+  readonly answered: string | null;
+}
 
-  interface Answer {
-    readonly status: string;
-    readonly message: string;
-    readonly payload: Buffer | null;
-    readonly deliveredBlocks: readonly string[];
-    readonly removedBlocks: readonly string[];
-    readonly removedFields: readonly string[];
-    readonly newNiss: string | null;
-    /** A list service's answer (22/046): the persons it names, each audited on their own. */
-    readonly listSubjects?: readonly string[];
+/** The claimant answers its exchange; a source answering one already answered is audited, nothing more. */
+function settle(steps: ReplySteps, item: Incoming, claim: ClaimResult): Settled {
+  const records: OutRecord[] = [];
+  try {
+    if (claim.status === 'claimed') {
+      records.push(...answerClaimed(steps, item, claim.exchange));
+      return { records, answered: claim.exchange.ticket };
+    }
+    if (item.kind === 'timeout') return { records, answered: null };
+    if (claim.status === 'wrong-source') {
+      steps.log.warn({ ticket: item.reply.ticket, source: item.source }, 'a source answered for an exchange forwarded to another source');
+      records.push(deadLetter(steps.codec, steps.topics, item.message, 'WRONG_SOURCE', 'the ticket belongs to an exchange with another source'));
+    }
+    records.push(
+      auditMessage(
+        steps.codec,
+        steps.topics,
+        auditRecord('LATE_SOURCE_REPLY', item.reply.status, { ticket: item.reply.ticket, at: steps.now(), source: item.source }),
+      ),
+    );
+    return { records, answered: null };
+  } catch (error) {
+    // An answer that cannot be composed still closes its exchange, with an error the requester can act on.
+    steps.log.error({ err: error, ticket: claim.status === 'claimed' ? claim.exchange.ticket : null }, 'answer could not be composed');
+    if (claim.status !== 'claimed') return { records, answered: null };
+    const { exchange } = claim;
+    records.push(...deliver(steps, exchange, refusalAnswer(refusal('SOURCE_ERROR', 'the answer could not be delivered'), exchange), 'REPLY_DELIVERED'));
+    return { records, answered: exchange.ticket };
   }
+}
 
-  const refusalAnswer = (r: Refusal, exchange: PendingExchange, newNiss: string | null = null): Answer => ({
+function answerClaimed(steps: ReplySteps, item: Incoming, exchange: PendingExchange): OutRecord[] {
+  if (item.kind === 'timeout') return deliver(steps, exchange, refusalAnswer(refusal('SOURCE_TIMEOUT'), exchange), 'SOURCE_TIMEOUT');
+  return deliver(steps, exchange, answerFor(steps, exchange, item.reply), 'REPLY_DELIVERED');
+}
+
+function refusalAnswer(r: Refusal, exchange: PendingExchange, newNiss: string | null = null): Answer {
+  return {
     status: r.code,
     message: r.detail,
     payload: null,
@@ -96,95 +175,114 @@ export function replyTransform(deps: ReplyPipelineDeps) {
     removedBlocks: [...exchange.unauthorizedBlocks],
     removedFields: [],
     newNiss,
-  });
-
-  /** What the requester gets for the source's answer. */
-  const answerFor = (exchange: PendingExchange, reply: SourceReplyRecord): Answer => {
-    switch (reply.status) {
-      case 'NO_DATA':
-        return refusalAnswer(refusal('NO_DATA'), exchange);
-      case 'NISS_REPLACED':
-        return refusalAnswer(
-          refusal('NISS_REPLACED', 'the NISS asked for has been replaced; ask again with the new NISS'),
-          exchange,
-          reply.newNiss,
-        );
-      case 'ERROR':
-        // The source's own text is for operators; the requester gets the switch's message.
-        log.warn({ ticket: exchange.ticket, source: exchange.source, error: maskNissIn(reply.errorMessage ?? '') }, 'the source answered an error');
-        return refusalAnswer(refusal('SOURCE_ERROR'), exchange);
-      case 'OK':
-        return okAnswer(exchange, reply);
-    }
   };
+}
 
-  const okAnswer = (exchange: PendingExchange, reply: SourceReplyRecord): Answer => {
-    const service = deps.catalogue.services.get(exchange.service);
-    const recordName = deps.payloadRecords.get(exchange.service);
-    if (!service || !recordName || reply.payload === null) {
-      log.warn({ ticket: exchange.ticket, source: exchange.source }, 'the source answered OK without a usable payload');
-      return refusalAnswer(refusal('SOURCE_ERROR', 'the authentic source answered without data the switch could read'), exchange);
-    }
-    let sourcePayload: unknown;
-    try {
-      if (codec.recordNameOf(reply.payload) !== recordName) throw new CodecError('UNKNOWN_FINGERPRINT', `not a ${recordName}`);
-      sourcePayload = codec.decode(recordName, reply.payload);
-    } catch (error) {
-      log.warn({ ticket: exchange.ticket, source: exchange.source, err: error }, 'the source payload could not be decoded');
-      return refusalAnswer(refusal('SOURCE_ERROR', 'the authentic source answered with a payload the switch could not read'), exchange);
-    }
-    const composed = composeAnswer(
-      service,
-      {
-        allowedBlocks: exchange.allowedBlocks,
-        grantedFields: exchange.grantedFields,
-        rows: exchange.rows,
-        interimNeedsCategory: exchange.interimNeedsCategory,
-        unauthorizedBlocks: exchange.unauthorizedBlocks,
-        employer: exchange.employer,
-        employerCategory: exchange.employerCategory,
-        effectivePeriods: exchange.effectivePeriods,
-        includeFutureFields: exchange.includeFutureFields,
-      },
-      sourcePayload,
-    );
-    if (composed.removedUnknown.length > 0) {
-      log.info({ ticket: exchange.ticket, fields: composed.removedUnknown }, 'unknown fields removed from the source answer');
-    }
-    if (composed.status === 'EMPLOYER_CATEGORY_REQUIRED') {
+/** What the requester gets for the source's answer. */
+function answerFor(steps: ReplySteps, exchange: PendingExchange, reply: SourceReplyRecord): Answer {
+  switch (reply.status) {
+    case 'NO_DATA':
+      return refusalAnswer(refusal('NO_DATA'), exchange);
+    case 'NISS_REPLACED':
       return refusalAnswer(
-        refusal(
-          'EMPLOYER_CATEGORY_REQUIRED',
-          `the link asked for is interim work: deliberation ${exchange.deliberation} demands the employer category with the employer; ask again with it`,
-        ),
+        refusal('NISS_REPLACED', 'the NISS asked for has been replaced; ask again with the new NISS'),
         exchange,
+        reply.newNiss,
       );
+    case 'ERROR':
+      // The source's own text is for operators; the requester gets the switch's message.
+      steps.log.warn({ ticket: exchange.ticket, source: exchange.source, error: maskNissIn(reply.errorMessage ?? '') }, 'the source answered an error');
+      return refusalAnswer(refusal('SOURCE_ERROR'), exchange);
+    case 'OK': {
+      const read = readSourcePayload(steps, exchange, reply);
+      return 'code' in read ? refusalAnswer(read, exchange) : filteredAnswer(steps, exchange, read);
     }
-    if (composed.status === 'NO_DATA') {
-      return { ...refusalAnswer(refusal('NO_DATA', 'the authentic source has no data within the employer, period and blocks the requester may see'), exchange), removedBlocks: composed.removedBlocks };
-    }
-    const withheld = [composed.removedBlocks.length > 0 ? 'blocks' : null, composed.removedFields.length > 0 ? 'fields' : null].filter((w) => w !== null);
-    return {
-      status: 'OK',
-      message: withheld.length > 0 ? `delivered; ${withheld.join(' and ')} not authorized were withheld` : 'delivered',
-      payload: codec.encode(recordName, composed.payload),
-      deliveredBlocks: composed.deliveredBlocks,
-      removedBlocks: composed.removedBlocks,
-      removedFields: composed.removedFields,
-      newNiss: null,
-      ...(service.mode === 'batch' ? { listSubjects: listSubjects(service, composed.payload) } : {}),
-    };
-  };
+  }
+}
 
-  const deliver = (exchange: PendingExchange, answer: Answer, event: 'REPLY_DELIVERED' | 'SOURCE_TIMEOUT'): OutRecord[] => {
-    const answeredAt = now();
-    metrics.answered(exchange.service, answer.status, answeredAt - exchange.receivedAt);
-    const withData = answer.payload !== null;
-    const reply: ReplyRecord = {
+interface SourcePayload {
+  readonly service: ServiceDefinition;
+  readonly recordName: string;
+  readonly payload: unknown;
+}
+
+/** The service's payload record, decoded; anything else is the source's error. */
+function readSourcePayload(steps: ReplySteps, exchange: PendingExchange, reply: SourceReplyRecord): SourcePayload | Refusal {
+  const { codec, log } = steps;
+  const service = steps.catalogue.services.get(exchange.service);
+  const recordName = steps.payloadRecords.get(exchange.service);
+  if (!service || !recordName || reply.payload === null) {
+    log.warn({ ticket: exchange.ticket, source: exchange.source }, 'the source answered OK without a usable payload');
+    return refusal('SOURCE_ERROR', 'the authentic source answered without data the switch could read');
+  }
+  const payload =
+    codec.recordNameOf(reply.payload) === recordName
+      ? codec.tryDecode(recordName, reply.payload)
+      : new CodecError('UNKNOWN_FINGERPRINT', `not a ${recordName}`);
+  if (payload instanceof CodecError) {
+    log.warn({ ticket: exchange.ticket, source: exchange.source, err: payload }, 'the source payload could not be decoded');
+    return refusal('SOURCE_ERROR', 'the authentic source answered with a payload the switch could not read');
+  }
+  return { service, recordName, payload };
+}
+
+/** The source's payload filtered again: a source is never trusted to minimise. */
+function filteredAnswer(steps: ReplySteps, exchange: PendingExchange, source: SourcePayload): Answer {
+  const { service, recordName } = source;
+  const composed = composeAnswer(
+    service,
+    {
+      allowedBlocks: exchange.allowedBlocks,
+      grantedFields: exchange.grantedFields,
+      rows: exchange.rows,
+      interimNeedsCategory: exchange.interimNeedsCategory,
+      unauthorizedBlocks: exchange.unauthorizedBlocks,
+      employer: exchange.employer,
+      employerCategory: exchange.employerCategory,
+      effectivePeriods: exchange.effectivePeriods,
+      includeFutureFields: exchange.includeFutureFields,
+    },
+    source.payload,
+  );
+  if (composed.removedUnknown.length > 0) {
+    steps.log.info({ ticket: exchange.ticket, fields: composed.removedUnknown }, 'unknown fields removed from the source answer');
+  }
+  if (composed.status === 'EMPLOYER_CATEGORY_REQUIRED') {
+    return refusalAnswer(
+      refusal(
+        'EMPLOYER_CATEGORY_REQUIRED',
+        `the link asked for is interim work: deliberation ${exchange.deliberation} demands the employer category with the employer; ask again with it`,
+      ),
+      exchange,
+    );
+  }
+  if (composed.status === 'NO_DATA') {
+    return { ...refusalAnswer(refusal('NO_DATA', 'the authentic source has no data within the employer, period and blocks the requester may see'), exchange), removedBlocks: composed.removedBlocks };
+  }
+  const withheld = [composed.removedBlocks.length > 0 ? 'blocks' : null, composed.removedFields.length > 0 ? 'fields' : null].filter((w) => w !== null);
+  return {
+    status: 'OK',
+    message: withheld.length > 0 ? `delivered; ${withheld.join(' and ')} not authorized were withheld` : 'delivered',
+    payload: steps.codec.encode(recordName, composed.payload),
+    deliveredBlocks: composed.deliveredBlocks,
+    removedBlocks: composed.removedBlocks,
+    removedFields: composed.removedFields,
+    newNiss: null,
+    ...(service.mode === 'batch' ? { listSubjects: listSubjects(service, composed.payload) } : {}),
+  };
+}
+
+/** The reply to the requester, its audit record, and one record per person a list names. */
+function deliver(steps: ReplySteps, exchange: PendingExchange, answer: Answer, event: Exclude<AnswerEvent, 'REQUEST_REFUSED'>): OutRecord[] {
+  const answeredAt = steps.now();
+  const { records, audit } = answerMessages(
+    steps,
+    event,
+    { institution: exchange.requester, channel: exchange.channel ?? 'replies', key: exchange.replyKey },
+    {
       requestId: exchange.requestId,
       ticket: exchange.ticket,
       status: answer.status,
-      bcssCode: answer.status === 'OK' ? null : (REFUSAL_CODES[answer.status as keyof typeof REFUSAL_CODES]?.bcssCode ?? null),
       message: answer.message,
       service: exchange.service,
       effectivePeriods: periodRecords(exchange.effectivePeriods),
@@ -192,118 +290,39 @@ export function replyTransform(deps: ReplyPipelineDeps) {
       removedBlocks: [...answer.removedBlocks],
       removedFields: [...answer.removedFields],
       payload: answer.payload,
-      retainUntil: withData ? retainUntilFor(exchange, dayOf(answeredAt)) : null,
+      retainUntil: answer.payload !== null ? retainUntilFor(exchange, dayOf(answeredAt)) : null,
       legalBasis: { deliberation: exchange.deliberation, version: exchange.deliberationVersion, purpose: exchange.purpose },
       newNiss: answer.newNiss,
       receivedAt: exchange.receivedAt,
       forwardedAt: exchange.forwardedAt,
       answeredAt,
-    };
-    const audit = auditRecord(event, answer.status, {
-      ticket: exchange.ticket,
-      at: answeredAt,
+    },
+    {
       requester: exchange.beneficiary,
       intermediary: exchange.intermediary,
       source: exchange.source,
       service: exchange.service,
-      deliberation: exchange.deliberation,
-      deliberationVersion: exchange.deliberationVersion,
       purpose: exchange.purpose,
       subjectNiss: exchange.subjectNiss || null,
       employer: employerRecord(exchange.employer, exchange.employerCategory),
-      effectivePeriods: periodRecords(exchange.effectivePeriods),
+    },
+  );
+  return [...records, ...listEntries(steps, audit, answer)];
+}
+
+/**
+ * A list names many persons: each gets a record of their own, findable by NISS (10/012 §23: "concernant
+ * quelle personne"), in the same transaction as the list.
+ */
+function listEntries(steps: ReplySteps, audit: AuditRecordValue, answer: Answer): OutRecord[] {
+  return (answer.listSubjects ?? []).map((niss) =>
+    auditMessage(steps.codec, steps.topics, {
+      ...audit,
+      eventType: 'LIST_ENTRY_DELIVERED',
+      subjectNiss: niss,
       deliveredBlocks: [...answer.deliveredBlocks],
-      removedBlocks: [...answer.removedBlocks],
-      removedFields: [...answer.removedFields],
-    });
-    // A list names many persons: each gets a record of their own, findable by NISS (10/012 §23: "concernant
-    // quelle personne"), in the same transaction as the list.
-    const entries = (answer.listSubjects ?? []).map((niss) =>
-      auditOut({ ...audit, eventType: 'LIST_ENTRY_DELIVERED', subjectNiss: niss, deliveredBlocks: [...answer.deliveredBlocks], removedBlocks: [], removedFields: [] }),
-    );
-    return [
-      {
-        topic: replyTopic(topics, exchange.requester, exchange.channel ?? 'replies'),
-        key: exchange.replyKey,
-        value: codec.encode(EXCHANGE_RECORD.reply, reply),
-        headers: { type: MESSAGE_TYPE.reply, ticket: exchange.ticket },
-      },
-      auditOut(audit),
-      ...entries,
-    ];
-  };
-
-  return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
-    const records: OutRecord[] = [];
-    const incoming: Incoming[] = [];
-    for (const message of messages) {
-      if (message.topic === topics.exchangeTimeouts) {
-        const timeout = decode<ExchangeTimeoutRecord>(codec, EXCHANGE_RECORD.timeout, message);
-        if (timeout instanceof CodecError) records.push(deadLetter(codec, topics, message, timeout.code, timeout.message));
-        else incoming.push({ kind: 'timeout', message, timeout });
-        continue;
-      }
-      const source = topics.institutionOf(message.topic);
-      const reply = decode<SourceReplyRecord>(codec, EXCHANGE_RECORD.sourceReply, message);
-      if (source === null || reply instanceof CodecError) {
-        // No exchange can be named: the operators get the bytes; the requester gets its timeout.
-        const reason = reply instanceof CodecError ? reply : new CodecError('MALFORMED_BODY', 'unroutable');
-        records.push(deadLetter(codec, topics, message, source === null ? 'UNROUTABLE' : reason.code, reason.message));
-        continue;
-      }
-      incoming.push({ kind: 'source', message, source, reply });
-    }
-
-    const claims: ClaimResult[] = await deps.pending.claimMany(
-      incoming.map((item) =>
-        item.kind === 'source'
-          ? { ticket: item.reply.ticket, claimant: claimantOf(item.message), source: item.source }
-          : { ticket: item.timeout.ticket, claimant: claimantOf(item.message), source: null },
-      ),
-    );
-
-    const answered: string[] = [];
-    incoming.forEach((item, i) => {
-      const claim = claims[i] as ClaimResult;
-      try {
-        if (claim.status === 'claimed') {
-          const exchange = claim.exchange;
-          if (item.kind === 'timeout') {
-            records.push(...deliver(exchange, refusalAnswer(refusal('SOURCE_TIMEOUT'), exchange), 'SOURCE_TIMEOUT'));
-          } else {
-            records.push(...deliver(exchange, answerFor(exchange, item.reply), 'REPLY_DELIVERED'));
-          }
-          answered.push(exchange.ticket);
-          return;
-        }
-        if (item.kind === 'timeout') return;
-        if (claim.status === 'wrong-source') {
-          log.warn({ ticket: item.reply.ticket, source: item.source }, 'a source answered for an exchange forwarded to another source');
-          records.push(deadLetter(codec, topics, item.message, 'WRONG_SOURCE', 'the ticket belongs to an exchange with another source'));
-        }
-        records.push(
-          auditOut(
-            auditRecord('LATE_SOURCE_REPLY', item.reply.status, {
-              ticket: item.reply.ticket,
-              at: now(),
-              source: item.source,
-            }),
-          ),
-        );
-      } catch (error) {
-        // An answer that cannot be composed still closes its exchange, with an error the requester can act on.
-        log.error({ err: error, ticket: claim.status === 'claimed' ? claim.exchange.ticket : null }, 'answer could not be composed');
-        if (claim.status === 'claimed') {
-          const exchange = claim.exchange;
-          records.push(...deliver(exchange, refusalAnswer(refusal('SOURCE_ERROR', 'the answer could not be delivered'), exchange), 'REPLY_DELIVERED'));
-          answered.push(exchange.ticket);
-        }
-      }
-    });
-
-    return {
-      records,
-      afterCommit: answered.length > 0 ? () => deps.pending.removeMany(answered) : undefined,
-    };
-  };
+      removedBlocks: [],
+      removedFields: [],
+    }),
+  );
 }

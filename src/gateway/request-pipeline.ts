@@ -1,4 +1,5 @@
 import type { AuthorizationGrant } from '../domain/authorization.js';
+import type { Integration } from '../domain/directory.js';
 import {
   checkRequest,
   decideForward,
@@ -6,10 +7,10 @@ import {
   type CheckedRequest,
   type ExchangeRules,
   type ForwardDecision,
-  type RefusedRequest,
 } from '../domain/exchange.js';
 import { parseNiss } from '../domain/niss.js';
-import { REFUSAL_CODES, refusal, type Refusal } from '../domain/refusal-codes.js';
+import { refusal, type Refusal } from '../domain/refusal-codes.js';
+import type { IsoDate } from '../domain/types.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
@@ -18,7 +19,9 @@ import type { ChunkResult, OutRecord } from '../messaging/transactional-pipeline
 import type { DirectoryStore } from '../store/directory-store.js';
 import type { PendingExchange, PendingStore } from '../store/pending-store.js';
 import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
+import { answerMessages } from './answer-messages.js';
 import { deadLetter } from './dead-letters.js';
+import { pipelineSteps, type PipelineSteps } from './pipeline-steps.js';
 import {
   EXCHANGE_RECORD,
   MESSAGE_TYPE,
@@ -27,10 +30,9 @@ import {
   dayOf,
   employerRecord,
   periodRecords,
-  replyTopic,
   ticketFor,
   type AuditRecordValue,
-  type ReplyRecord,
+  type EmployerRecord,
   type RequestRecord,
   type SourceRequestRecord,
 } from './exchange-messages.js';
@@ -66,6 +68,9 @@ export interface RequestPipelineDeps {
   readonly now?: () => number;
 }
 
+/** What every step works with. */
+type RequestSteps = PipelineSteps<RequestPipelineDeps>;
+
 interface Context {
   readonly message: InMessage;
   /** The institution owning the topic: the sender. */
@@ -76,40 +81,138 @@ interface Context {
   readonly receivedAt: number;
 }
 
+/** A request that passed every check needing no lookup. */
+interface CheckedOne {
+  readonly ctx: Context;
+  readonly checked: CheckedRequest;
+  readonly request: RequestRecord;
+}
+
+export function requestTransform(deps: RequestPipelineDeps) {
+  const steps = pipelineSteps(deps, 'requests');
+  return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
+    const receivedAt = steps.now();
+    const today = dayOf(receivedAt);
+    const records: OutRecord[] = [];
+    const checkedOnes: CheckedOne[] = [];
+    for (const message of messages) {
+      const admitted = admit(steps, message, receivedAt, today);
+      if (Array.isArray(admitted)) records.push(...admitted);
+      else checkedOnes.push(admitted);
+    }
+    const lines = await readDirectoryLines(steps, checkedOnes);
+    const pending: PendingExchange[] = [];
+    for (const one of checkedOnes) {
+      const decided = decide(steps, one, lines);
+      records.push(...decided.records);
+      if (decided.pending !== null) pending.push(decided.pending);
+    }
+    if (pending.length > 0) await steps.pending.putMany(pending);
+    return { records };
+  };
+}
+
+/** Everything that needs no lookup: route, decode, check. The request checked, or its answer. */
+function admit(steps: RequestSteps, message: InMessage, receivedAt: number, today: IsoDate): CheckedOne | OutRecord[] {
+  const ctx = routeRequest(steps.topics, message, receivedAt);
+  if (ctx === null) {
+    return [deadLetter(steps.codec, steps.topics, message, 'UNROUTABLE', 'the topic does not name an institution')];
+  }
+  try {
+    const request = decodeRequest(steps, ctx);
+    return Array.isArray(request) ? request : checkDecoded(steps, ctx, request, today);
+  } catch (error) {
+    // No message may stop its partition: an unexpected failure is answered and kept for operators.
+    steps.log.error({ err: error, ticket: ctx.ticket }, 'request could not be processed');
+    return [
+      deadLetter(steps.codec, steps.topics, message, 'INTERNAL_ERROR', 'the request could not be processed'),
+      ...refuse(steps, ctx, null, refusal('INVALID_MESSAGE', 'the request could not be processed'), null),
+    ];
+  }
+}
+
+/** The sender is the topic's institution; null for a topic that names none. */
+function routeRequest(topics: TopicNames, message: InMessage, receivedAt: number): Context | null {
+  const sender = topics.institutionOf(message.topic);
+  if (sender === null) return null;
+  const channel: Channel = topics.patterns.consultationRequests.test(message.topic) ? 'consultation' : 'replies';
+  return { message, sender, channel, ticket: ticketFor(message), receivedAt };
+}
+
+/** An undecodable request is kept for operators and answered INVALID_MESSAGE, with no requestId to echo. */
+function decodeRequest(steps: RequestSteps, ctx: Context): RequestRecord | OutRecord[] {
+  const request = steps.codec.tryDecode<RequestRecord>(EXCHANGE_RECORD.request, ctx.message.value);
+  if (!(request instanceof CodecError)) return request;
+  return [
+    deadLetter(steps.codec, steps.topics, ctx.message, request.code, request.message),
+    ...refuse(steps, ctx, null, refusal('INVALID_MESSAGE', `the request could not be decoded: ${request.message}`), null),
+  ];
+}
+
+function checkDecoded(steps: RequestSteps, ctx: Context, request: RequestRecord, today: IsoDate): CheckedOne | OutRecord[] {
+  const checked = checkRequest(request, ctx.sender, steps.rules, today, ctx.channel);
+  if (!checked.ok) return refuse(steps, ctx, request, checked.refusal, checked.grant);
+  return { ctx, checked, request };
+}
+
+/** One pipelined round trip for every person concerned by the chunk; a Redis failure throws. */
+async function readDirectoryLines(
+  steps: RequestSteps,
+  checkedOnes: readonly CheckedOne[],
+): Promise<ReadonlyMap<string, readonly Integration[]>> {
+  const nisses = checkedOnes.map((c) => c.checked.directoryNiss).filter((n): n is string => n !== null);
+  return nisses.length > 0 ? await steps.directory.readMany(nisses) : new Map();
+}
+
+/** What one checked request gives: its records, and the pending exchange when it is forwarded. */
+interface Decided {
+  readonly records: OutRecord[];
+  readonly pending: PendingExchange | null;
+}
+
+/** The directory decides, then the time the request queued: forwarded, or refused. */
+function decide(steps: RequestSteps, one: CheckedOne, lines: ReadonlyMap<string, readonly Integration[]>): Decided {
+  const { ctx, checked, request } = one;
+  const decision = decideForward(checked, checked.directoryNiss === null ? [] : (lines.get(checked.directoryNiss) ?? []));
+  if (!decision.ok) return { records: refuse(steps, ctx, request, decision.refusal, decision.grant), pending: null };
+  const overloaded = overloadRefusal(steps, ctx);
+  if (overloaded !== null) return { records: refuse(steps, ctx, request, overloaded, decision.checked.grant), pending: null };
+  return forward(steps, ctx, decision);
+}
+
+/** OVERLOADED when the time queued plus the source's time would take the answer past its deadline. */
+function overloadRefusal(steps: RequestSteps, ctx: Context): Refusal | null {
+  // Time since publication; a timestamp from a clock ahead of ours counts as none.
+  const queuedMs = Math.max(0, ctx.receivedAt - Number(ctx.message.timestamp));
+  if (steps.answerDeadlineMs === undefined || queuedMs + steps.sourceTimeoutMs <= steps.answerDeadlineMs) return null;
+  return refusal(
+    'OVERLOADED',
+    `the request waited ${Math.round(queuedMs / 1000)} s in the queue; its source could not answer within the deadline — try again`,
+  );
+}
+
 function normalNiss(text: string): string {
   const parsed = parseNiss(text);
   return parsed.valid ? parsed.normalized : text;
 }
 
-function decodeRequest(codec: AvroCodec, message: InMessage): RequestRecord | CodecError {
-  if (!message.value || message.value.length === 0) return new CodecError('TRUNCATED', 'empty message');
-  try {
-    return codec.decode<RequestRecord>(EXCHANGE_RECORD.request, message.value);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    return new CodecError('MALFORMED_BODY', 'the request could not be decoded');
-  }
-}
-
-export function requestTransform(deps: RequestPipelineDeps) {
-  const { codec, topics } = deps;
-  const now = deps.now ?? Date.now;
-  const log = deps.logger.child({ module: 'requests' });
-  const metrics = deps.metrics ?? NO_METRICS;
-
-  const refusalRecords = (
-    ctx: Context,
-    request: RequestRecord | null,
-    refused: Refusal,
-    grant: AuthorizationGrant | null,
-  ): OutRecord[] => {
-    const answeredAt = now();
-    metrics.answered(request?.service || 'unknown', refused.code, answeredAt - ctx.receivedAt);
-    const reply: ReplyRecord = {
+/** The refusal to the sender and its REQUEST_REFUSED audit record. */
+function refuse(
+  steps: RequestSteps,
+  ctx: Context,
+  request: RequestRecord | null,
+  refused: Refusal,
+  grant: AuthorizationGrant | null,
+): OutRecord[] {
+  const relayed = request !== null && request.onBehalfOf !== null && request.onBehalfOf !== '' && request.onBehalfOf !== ctx.sender;
+  const answer = answerMessages(
+    steps,
+    'REQUEST_REFUSED',
+    { institution: ctx.sender, channel: ctx.channel, key: ctx.message.key },
+    {
       requestId: request?.requestId ?? '',
       ticket: ctx.ticket,
       status: refused.code,
-      bcssCode: REFUSAL_CODES[refused.code].bcssCode,
       message: refused.detail,
       service: request?.service ?? '',
       effectivePeriods: [],
@@ -122,177 +225,111 @@ export function requestTransform(deps: RequestPipelineDeps) {
       newNiss: null,
       receivedAt: ctx.receivedAt,
       forwardedAt: null,
-      answeredAt,
-    };
-    const relayed = request !== null && request.onBehalfOf !== null && request.onBehalfOf !== '' && request.onBehalfOf !== ctx.sender;
-    const audit = auditRecord('REQUEST_REFUSED', refused.code, {
-      ticket: ctx.ticket,
-      at: answeredAt,
+      answeredAt: steps.now(),
+    },
+    {
       // Who asked, as far as the switch can tell: the topic's owner, or the beneficiary it relayed for.
       requester: grant?.beneficiary ?? (relayed ? (request?.onBehalfOf ?? ctx.sender) : ctx.sender),
       intermediary: relayed ? ctx.sender : null,
       service: request?.service ?? null,
-      source: grant ? (deps.rules.catalogue.services.get(request?.service ?? '')?.source ?? null) : null,
-      deliberation: grant?.deliberation ?? null,
-      deliberationVersion: grant?.versionId ?? null,
+      source: grant ? (steps.rules.catalogue.services.get(request?.service ?? '')?.source ?? null) : null,
       purpose: grant?.purpose.code ?? request?.purpose ?? null,
       // As 11 digits when it is a NISS, so that a citizen's audit search finds it; as given otherwise.
       subjectNiss: request?.subjectNiss ? normalNiss(request.subjectNiss) : null,
       employer: request?.employer ?? null,
-    });
-    return [
+    },
+  );
+  return [...answer.records];
+}
+
+/** The SourceRequest and its REQUEST_FORWARDED audit record, and the pending exchange to record. */
+function forward(steps: RequestSteps, ctx: Context, decision: ForwardDecision): Decided {
+  const { checked } = decision;
+  const forwardedAt = steps.now();
+  const deadline = forwardedAt + steps.sourceTimeoutMs;
+  steps.metrics.forwarded(checked.service.id);
+  const sourceRequest = sourceRequestOf(ctx, decision, deadline);
+  return {
+    pending: pendingExchangeOf(ctx, decision, forwardedAt, deadline),
+    records: [
       {
-        topic: replyTopic(topics, ctx.sender, ctx.channel),
-        key: ctx.message.key,
-        value: codec.encode(EXCHANGE_RECORD.reply, reply),
-        headers: { type: MESSAGE_TYPE.reply, ticket: ctx.ticket },
+        topic: steps.topics.sourceRequests(checked.service.source),
+        // Keyed like the request: everything about one person stays in order.
+        key: checked.subjectNiss || ctx.sender,
+        value: steps.codec.encode(EXCHANGE_RECORD.sourceRequest, sourceRequest),
+        headers: { type: MESSAGE_TYPE.sourceRequest, ticket: ctx.ticket },
       },
-      auditOut(audit),
-    ];
+      auditMessage(steps.codec, steps.topics, forwardedAudit(ctx, decision, forwardedAt, sourceRequest.employer)),
+    ],
   };
+}
 
-  const auditOut = (audit: AuditRecordValue): OutRecord => auditMessage(codec, topics, audit);
-
-  const forwardRecords = (ctx: Context, decision: ForwardDecision): { records: OutRecord[]; pending: PendingExchange } => {
-    const { checked } = decision;
-    const { request, grant, service } = checked;
-    const forwardedAt = now();
-    const deadline = forwardedAt + deps.sourceTimeoutMs;
-    metrics.forwarded(service.id);
-    const sourceRequest: SourceRequestRecord = {
-      ticket: ctx.ticket,
-      service: service.id,
-      subjectNiss: checked.subjectNiss,
-      employer: employerRecord(checked.employer, checked.employerCategory),
-      period: { from: decision.sourcePeriod.from, to: decision.sourcePeriod.to },
-      blocks: [...decision.blocks],
-      deadline,
-    };
-    const intermediary = grant.relay ? ctx.sender : null;
-    const pending: PendingExchange = {
-      ticket: ctx.ticket,
-      requestId: request.requestId,
-      requester: ctx.sender,
-      beneficiary: grant.beneficiary,
-      intermediary,
-      service: service.id,
-      source: service.source,
-      deliberation: grant.deliberation,
-      deliberationVersion: grant.versionId,
-      purpose: grant.purpose.code,
-      legalBasis: grant.legalBasis,
-      retention: grant.retention,
-      subjectNiss: checked.subjectNiss,
-      employer: checked.employer,
-      employerCategory: checked.employerCategory,
-      effectivePeriods: decision.effectivePeriods,
-      allowedBlocks: grant.allowedBlocks,
-      grantedFields: grant.grantedFields,
-      rows: grant.rows,
-      interimNeedsCategory: grant.keys?.employerCategoryForInterim === true && checked.employerCategory === null,
-      channel: ctx.channel,
-      unauthorizedBlocks: grant.removedBlocks,
-      includeFutureFields: grant.includesFutureFieldsOfBlocks,
-      receivedAt: ctx.receivedAt,
-      forwardedAt,
-      deadline,
-      replyKey: ctx.message.key === null ? null : ctx.message.key.toString('utf8'),
-    };
-    const audit = auditRecord('REQUEST_FORWARDED', 'FORWARDED', {
-      ticket: ctx.ticket,
-      at: forwardedAt,
-      requester: grant.beneficiary,
-      intermediary,
-      source: service.source,
-      service: service.id,
-      deliberation: grant.deliberation,
-      deliberationVersion: grant.versionId,
-      purpose: grant.purpose.code,
-      subjectNiss: checked.subjectNiss || null,
-      employer: sourceRequest.employer,
-      effectivePeriods: periodRecords(decision.effectivePeriods),
-      removedBlocks: [...grant.removedBlocks],
-    });
-    return {
-      pending,
-      records: [
-        {
-          topic: topics.sourceRequests(service.source),
-          // Keyed like the request: everything about one person stays in order.
-          key: checked.subjectNiss || ctx.sender,
-          value: codec.encode(EXCHANGE_RECORD.sourceRequest, sourceRequest),
-          headers: { type: MESSAGE_TYPE.sourceRequest, ticket: ctx.ticket },
-        },
-        auditOut(audit),
-      ],
-    };
+/** Only what the source needs to answer: never the requester, purpose or deliberation. */
+function sourceRequestOf(ctx: Context, decision: ForwardDecision, deadline: number): SourceRequestRecord {
+  const { checked } = decision;
+  return {
+    ticket: ctx.ticket,
+    service: checked.service.id,
+    subjectNiss: checked.subjectNiss,
+    employer: employerRecord(checked.employer, checked.employerCategory),
+    period: { from: decision.sourcePeriod.from, to: decision.sourcePeriod.to },
+    blocks: [...decision.blocks],
+    deadline,
   };
+}
 
-  /** Time since publication; a timestamp from a clock ahead of ours counts as none. */
-  const queuedFor = (ctx: Context): number => Math.max(0, ctx.receivedAt - Number(ctx.message.timestamp));
-
-  return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
-    const records: OutRecord[] = [];
-    const receivedAt = now();
-    const today = dayOf(receivedAt);
-    const checkedOnes: Array<{ ctx: Context; checked: CheckedRequest; request: RequestRecord }> = [];
-
-    for (const message of messages) {
-      const sender = topics.institutionOf(message.topic);
-      if (sender === null) {
-        records.push(deadLetter(codec, topics, message, 'UNROUTABLE', 'the topic does not name an institution'));
-        continue;
-      }
-      const channel: Channel = topics.patterns.consultationRequests.test(message.topic) ? 'consultation' : 'replies';
-      const ctx: Context = { message, sender, channel, ticket: ticketFor(message), receivedAt };
-      try {
-        const request = decodeRequest(codec, message);
-        if (request instanceof CodecError) {
-          records.push(deadLetter(codec, topics, message, request.code, request.message));
-          records.push(...refusalRecords(ctx, null, refusal('INVALID_MESSAGE', `the request could not be decoded: ${request.message}`), null));
-          continue;
-        }
-        const checked = checkRequest(request, sender, deps.rules, today, channel);
-        if (!checked.ok) {
-          records.push(...refusalRecords(ctx, request, checked.refusal, checked.grant));
-          continue;
-        }
-        checkedOnes.push({ ctx, checked, request });
-      } catch (error) {
-        // No message may stop its partition: an unexpected failure is answered and kept for operators.
-        log.error({ err: error, ticket: ctx.ticket }, 'request could not be processed');
-        records.push(deadLetter(codec, topics, message, 'INTERNAL_ERROR', 'the request could not be processed'));
-        records.push(...refusalRecords(ctx, null, refusal('INVALID_MESSAGE', 'the request could not be processed'), null));
-      }
-    }
-
-    // One pipelined round trip for every person concerned by the chunk; a Redis failure throws.
-    const nisses = checkedOnes.map((c) => c.checked.directoryNiss).filter((n): n is string => n !== null);
-    const lines = nisses.length > 0 ? await deps.directory.readMany(nisses) : new Map();
-
-    const pending: PendingExchange[] = [];
-    for (const { ctx, checked, request } of checkedOnes) {
-      const decision: ForwardDecision | RefusedRequest = decideForward(
-        checked,
-        checked.directoryNiss === null ? [] : (lines.get(checked.directoryNiss) ?? []),
-      );
-      if (!decision.ok) {
-        records.push(...refusalRecords(ctx, request, decision.refusal, decision.grant));
-        continue;
-      }
-      const queuedMs = queuedFor(ctx);
-      if (deps.answerDeadlineMs !== undefined && queuedMs + deps.sourceTimeoutMs > deps.answerDeadlineMs) {
-        const detail = `the request waited ${Math.round(queuedMs / 1000)} s in the queue; its source could not answer within the deadline — try again`;
-        records.push(...refusalRecords(ctx, request, refusal('OVERLOADED', detail), decision.checked.grant));
-        continue;
-      }
-      const forward = forwardRecords(ctx, decision);
-      pending.push(forward.pending);
-      records.push(...forward.records);
-    }
-    if (pending.length > 0) await deps.pending.putMany(pending);
-    return { records };
+function pendingExchangeOf(ctx: Context, decision: ForwardDecision, forwardedAt: number, deadline: number): PendingExchange {
+  const { checked } = decision;
+  const { request, grant, service } = checked;
+  return {
+    ticket: ctx.ticket,
+    requestId: request.requestId,
+    requester: ctx.sender,
+    beneficiary: grant.beneficiary,
+    intermediary: grant.relay ? ctx.sender : null,
+    service: service.id,
+    source: service.source,
+    deliberation: grant.deliberation,
+    deliberationVersion: grant.versionId,
+    purpose: grant.purpose.code,
+    legalBasis: grant.legalBasis,
+    retention: grant.retention,
+    subjectNiss: checked.subjectNiss,
+    employer: checked.employer,
+    employerCategory: checked.employerCategory,
+    effectivePeriods: decision.effectivePeriods,
+    allowedBlocks: grant.allowedBlocks,
+    grantedFields: grant.grantedFields,
+    rows: grant.rows,
+    interimNeedsCategory: grant.keys?.employerCategoryForInterim === true && checked.employerCategory === null,
+    channel: ctx.channel,
+    unauthorizedBlocks: grant.removedBlocks,
+    includeFutureFields: grant.includesFutureFieldsOfBlocks,
+    receivedAt: ctx.receivedAt,
+    forwardedAt,
+    deadline,
+    replyKey: ctx.message.key === null ? null : ctx.message.key.toString('utf8'),
   };
+}
+
+function forwardedAudit(ctx: Context, decision: ForwardDecision, forwardedAt: number, employer: EmployerRecord | null): AuditRecordValue {
+  const { checked } = decision;
+  const { grant, service } = checked;
+  return auditRecord('REQUEST_FORWARDED', 'FORWARDED', {
+    ticket: ctx.ticket,
+    at: forwardedAt,
+    requester: grant.beneficiary,
+    intermediary: grant.relay ? ctx.sender : null,
+    source: service.source,
+    service: service.id,
+    deliberation: grant.deliberation,
+    deliberationVersion: grant.versionId,
+    purpose: grant.purpose.code,
+    subjectNiss: checked.subjectNiss || null,
+    employer,
+    effectivePeriods: periodRecords(decision.effectivePeriods),
+    removedBlocks: [...grant.removedBlocks],
+  });
 }
 
 export interface IntakeLimits {

@@ -219,6 +219,11 @@ export interface AvroCodec {
   encode(recordName: string, value: unknown): Buffer;
   /** Decodes bytes written with any known version of this record; resolves older writers. */
   decode<T = unknown>(recordName: string, bytes: Buffer): T;
+  /**
+   * `decode` for a message off a topic: the value, or the CodecError saying why it cannot be read (an
+   * absent or empty message is TRUNCATED), so that a pipeline answers it instead of stopping its partition.
+   */
+  tryDecode<T = unknown>(recordName: string, bytes: Buffer | null | undefined): T | CodecError;
   /** Names the record whose (any version's) fingerprint heads these bytes, or null. */
   recordNameOf(bytes: Buffer): string | null;
   type(recordName: string): avro.Type;
@@ -283,6 +288,32 @@ export function createAvroCodec(options: { current: readonly unknown[]; history?
     return writer;
   };
 
+  const decode = <T>(recordName: string, bytes: Buffer): T => {
+    const reader = currentOf(recordName);
+    const writer = writerOf(bytes);
+    if (writer.name !== reader.name) {
+      throw new CodecError('INCOMPATIBLE_SCHEMA', `expected a ${reader.name} but the message is a ${writer.name}`);
+    }
+    const body = bytes.subarray(HEADER_LENGTH);
+    try {
+      if (writer === reader) return reader.type.fromBuffer(body) as T;
+      const key = writer.fingerprint.toString('hex');
+      let resolver = resolvers.get(key);
+      if (!resolver) {
+        try {
+          resolver = reader.type.createResolver(writer.type);
+        } catch (cause) {
+          throw new CodecError('INCOMPATIBLE_SCHEMA', `cannot resolve writer version ${key} of ${reader.name}`, { cause });
+        }
+        resolvers.set(key, resolver);
+      }
+      return reader.type.fromBuffer(body, resolver) as T;
+    } catch (cause) {
+      if (cause instanceof CodecError) throw cause;
+      throw new CodecError('MALFORMED_BODY', `the ${reader.name} body could not be decoded`, { cause });
+    }
+  };
+
   return {
     encode(recordName, value) {
       const { type, fingerprint } = currentOf(recordName);
@@ -293,29 +324,15 @@ export function createAvroCodec(options: { current: readonly unknown[]; history?
       return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprint, type.toBuffer(value)]);
     },
 
-    decode<T>(recordName: string, bytes: Buffer): T {
-      const reader = currentOf(recordName);
-      const writer = writerOf(bytes);
-      if (writer.name !== reader.name) {
-        throw new CodecError('INCOMPATIBLE_SCHEMA', `expected a ${reader.name} but the message is a ${writer.name}`);
-      }
-      const body = bytes.subarray(HEADER_LENGTH);
+    decode,
+
+    tryDecode<T>(recordName: string, bytes: Buffer | null | undefined): T | CodecError {
+      if (!bytes || bytes.length === 0) return new CodecError('TRUNCATED', 'empty message');
       try {
-        if (writer === reader) return reader.type.fromBuffer(body) as T;
-        const key = writer.fingerprint.toString('hex');
-        let resolver = resolvers.get(key);
-        if (!resolver) {
-          try {
-            resolver = reader.type.createResolver(writer.type);
-          } catch (cause) {
-            throw new CodecError('INCOMPATIBLE_SCHEMA', `cannot resolve writer version ${key} of ${reader.name}`, { cause });
-          }
-          resolvers.set(key, resolver);
-        }
-        return reader.type.fromBuffer(body, resolver) as T;
+        return decode<T>(recordName, bytes);
       } catch (cause) {
-        if (cause instanceof CodecError) throw cause;
-        throw new CodecError('MALFORMED_BODY', `the ${reader.name} body could not be decoded`, { cause });
+        if (cause instanceof CodecError) return cause;
+        return new CodecError('MALFORMED_BODY', `the ${recordName} could not be decoded`, { cause });
       }
     },
 

@@ -88,6 +88,51 @@ describe('single-object encoding', () => {
     expect(() => codec.decode('test.codec.Person', bytes)).toThrowError(/expected a test.codec.Person/);
   });
 
+  describe('tryDecode', () => {
+    it('returns the value, resolving an older writer like decode', () => {
+      const value = { niss: '85073003328', birthDate: '1985-07-30', nickname: null };
+      expect(codec.tryDecode('test.codec.Person', codec.encode('test.codec.Person', value))).toEqual(value);
+      const old = createAvroCodec({ current: [personV1] });
+      expect(codec.tryDecode('test.codec.Person', old.encode('test.codec.Person', { niss: '1', birthDate: '2001-02-28' }))).toEqual({
+        niss: '1',
+        birthDate: '2001-02-28',
+        nickname: null,
+      });
+    });
+
+    it.each([
+      ['absent', null],
+      ['undefined', undefined],
+      ['empty', Buffer.alloc(0)],
+    ])('returns TRUNCATED "empty message" for an %s message', (_label, bytes) => {
+      const result = codec.tryDecode('test.codec.Person', bytes);
+      expect(result).toBeInstanceOf(CodecError);
+      expect(result).toMatchObject({ code: 'TRUNCATED', message: 'empty message' });
+    });
+
+    it.each(failures.slice(1))('returns the CodecError decode throws for %s (%s)', (_label, bytes, code) => {
+      const result = codec.tryDecode('test.codec.Person', bytes);
+      expect(result).toBeInstanceOf(CodecError);
+      expect((result as CodecError).code).toBe(code);
+    });
+
+    it('returns MALFORMED_BODY for a broken body and INCOMPATIBLE_SCHEMA for another record', () => {
+      const bytes = codec.encode('test.codec.Person', { niss: '85073003328', birthDate: '1985-07-30', nickname: 'x' });
+      expect(codec.tryDecode('test.codec.Person', bytes.subarray(0, bytes.length - 2))).toMatchObject({ code: 'MALFORMED_BODY' });
+      const other = codec.tryDecode('test.codec.Person', codec.encode('test.codec.Other', { x: 5 }));
+      expect(other).toBeInstanceOf(CodecError);
+      expect(other).toMatchObject({ code: 'INCOMPATIBLE_SCHEMA', message: expect.stringMatching(/expected a test.codec.Person/) as unknown });
+    });
+
+    it('returns any other failure as MALFORMED_BODY, naming the record, instead of throwing', () => {
+      const bytes = codec.encode('test.codec.Person', { niss: '85073003328', birthDate: '1985-07-30', nickname: null });
+      const result = codec.tryDecode('test.codec.Nobody', bytes);
+      expect(result).toBeInstanceOf(CodecError);
+      expect(result).toMatchObject({ code: 'MALFORMED_BODY', message: 'the test.codec.Nobody could not be decoded' });
+      expect((result as CodecError).cause).toBeInstanceOf(Error);
+    });
+  });
+
   it('refuses to encode an invalid value and names the path', () => {
     expect(() => codec.encode('test.codec.Person', { niss: 12, birthDate: '1985-07-30', nickname: null })).toThrowError(
       /niss/,
