@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { searchAudit } from '../src/audit/audit-search.js';
-import { createRuntime } from '../src/cli/runtime.js';
+import { createRuntime } from '../src/app/runtime.js';
 import { auditMessage, auditRecord, type AuditEventType, type AuditRecordValue } from '../src/gateway/exchange-messages.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { MessageProducer, OutMessage } from '../src/messaging/kafka-client.js';

@@ -1,4 +1,5 @@
-import { createLogger, type Logger } from '../src/logging/logger.js';
+import { loadSettings, settingsLogger } from '../src/app/settings.js';
+import type { Logger } from '../src/logging/logger.js';
 
 /**
  * kafkajs logs as errors some broker answers it then retries by itself: a transaction step begun
@@ -33,7 +34,7 @@ export function createBenchLogger(name: string): BenchLogger {
     },
   } as NodeJS.WritableStream;
   return {
-    logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name, destination }),
+    logger: settingsLogger(loadSettings(), { level: 'warn', name, destination }),
     concurrentTransactionRetries: () => retries,
   };
 }

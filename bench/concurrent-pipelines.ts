@@ -1,4 +1,4 @@
-import type { Runtime } from '../src/cli/runtime.js';
+import type { Runtime } from '../src/app/runtime.js';
 import { buildAuthorizationIndex } from '../src/domain/authorization.js';
 import { DEFAULT_SOURCE_TIMEOUT_MS } from '../src/gateway/gateway.js';
 import { replyTransform } from '../src/gateway/reply-pipeline.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Runtime } from '../src/cli/runtime.js';
+import type { Runtime } from '../src/app/runtime.js';
 import { topicSpecs } from '../src/gateway/topology.js';
 import { topicNames } from '../src/messaging/topics.js';
 import { stackStatus } from '../src/stack/local-stack.js';

@@ -1,5 +1,5 @@
 import { cpus, release, totalmem, type } from 'node:os';
-import { createRuntime, RuntimeError, type Runtime } from '../src/cli/runtime.js';
+import { createRuntime, RuntimeError, type Runtime } from '../src/app/runtime.js';
 import type { Logger } from '../src/logging/logger.js';
 import { stackStatus } from '../src/stack/local-stack.js';
 

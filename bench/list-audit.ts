@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createRuntime } from '../src/cli/runtime.js';
+import { createRuntime } from '../src/app/runtime.js';
 import { buildAuthorizationIndex } from '../src/domain/authorization.js';
 import type { Catalogue } from '../src/domain/catalogue.js';
 import { listSubjects, type ExchangeRules } from '../src/domain/exchange.js';

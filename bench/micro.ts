@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { Runtime } from '../src/cli/runtime.js';
+import type { Runtime } from '../src/app/runtime.js';
 import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/authorization.js';
-import { decodeLines, encodeLines, type Integration } from '../src/domain/directory.js';
+import type { Integration } from '../src/domain/directory.js';
 import { checkRequest, composeAnswer, decideForward, type Channel, type CheckedRequest, type ExchangeRules } from '../src/domain/exchange.js';
 import { isValidNiss, parseNiss } from '../src/domain/niss.js';
 import {
@@ -20,6 +20,7 @@ import { topicNames } from '../src/messaging/topics.js';
 import type { OutRecord } from '../src/messaging/transactional-pipeline.js';
 import { sourceSimulatorTransform } from '../src/sources/simulator-service.js';
 import { createSyntheticPopulation } from '../src/sources/synthetic-population.js';
+import { decodeLines, encodeLines } from '../src/store/directory-encoding.js';
 import { createDirectoryStore, type DirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
 import type { ClaimResult, PendingExchange } from '../src/store/pending-store.js';

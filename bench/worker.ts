@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { findSourceMap } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { createRuntime } from '../src/cli/runtime.js';
+import { createRuntime } from '../src/app/runtime.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { topicNames } from '../src/messaging/topics.js';
 import { startSourceSimulators } from '../src/sources/simulator-service.js';
@@ -17,7 +17,7 @@ import { WORKER_CONFIG_VARIABLE, type ParentMessage, type WorkerConfig, type Wor
 
 /**
  * One part of the measured switch in its own process: the gateway exactly as `npm start` assembles
- * it (src/cli/launch.ts), the bare relay of the baseline, or the source simulators. Started and
+ * it (src/app/launch.ts), the bare relay of the baseline, or the source simulators. Started and
  * stopped by the parent over IPC; the CPU profile, when asked, covers only the window the parent
  * names (the inspector's sampling profiler, not --cpu-prof, which would include start-up).
  */

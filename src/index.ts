@@ -43,6 +43,8 @@ export {
   PrincipalConnectionError,
   type PrincipalConnectionOptions,
 } from './stack/principal-connection.js';
+// principalConnection takes the settings: loadSettings() reads KAFKA_*, BCSS_PRINCIPAL_PASSWORD_<NAME>, ...
+export { loadSettings, SettingsError, type Settings } from './app/settings.js';
 
 export { formatNiss, isValidNiss, parseNiss, type NissResult, type ValidNiss, type InvalidNiss } from './domain/niss.js';
 export { detectEmployerKind, parseEmployerId, type EmployerIdResult } from './domain/employer-id.js';

@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultStackDir } from '../stack/local-stack.js';
 import { keyIdOf } from './seal-chain.js';
 
 /**
@@ -15,6 +14,9 @@ import { keyIdOf } from './seal-chain.js';
  * Verifying key: `--public-key FILE`, else BCSS_AUDIT_VERIFY_KEY (SPKI PEM), else derived from the
  * signing key as above (the development key is then only read, never created: a key made at
  * verification would have signed nothing).
+ *
+ * The caller passes those values and the stack folder (src/app/settings.ts reads them): the audit
+ * code depends on no environment and on no stack launcher.
  */
 
 export class SealKeyError extends Error {
@@ -36,7 +38,7 @@ export interface VerifyKey {
   readonly source: string;
 }
 
-export function developmentKeyPath(stackDir = defaultStackDir()): string {
+export function developmentKeyPath(stackDir: string): string {
   return join(stackDir, 'audit-seal-key.pem');
 }
 
@@ -67,7 +69,7 @@ function readKeyFile(file: string, what: string): string {
 }
 
 /** Creates the development key if it does not exist yet (never replaces one); returns its path. */
-export function ensureDevelopmentSealKey(stackDir = defaultStackDir()): string {
+export function ensureDevelopmentSealKey(stackDir: string): string {
   const file = developmentKeyPath(stackDir);
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
@@ -81,21 +83,30 @@ export function ensureDevelopmentSealKey(stackDir = defaultStackDir()): string {
   return file;
 }
 
-export interface SealKeyOptions {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly stackDir?: string;
+/** Where the keys come from: the values of the variables above, and the local stack's folder. */
+export interface SealKeySources {
+  /** BCSS_AUDIT_SEAL_KEY. */
+  readonly sealKey?: string | null;
+  /** BCSS_AUDIT_SEAL_KEY_FILE. */
+  readonly sealKeyFile?: string | null;
+  /** BCSS_AUDIT_VERIFY_KEY. */
+  readonly verifyKey?: string | null;
+  /** Where the development key is. */
+  readonly stackDir: string;
+}
+
+export interface SealKeyOptions extends SealKeySources {
   /** Generate the development key when no key is configured (the sealer does; verification does not). */
   readonly createDevelopmentKey?: boolean;
 }
 
-export function loadSealKey(options: SealKeyOptions = {}): SealKey {
-  const env = options.env ?? process.env;
-  if (env.BCSS_AUDIT_SEAL_KEY) return privateFromPem(env.BCSS_AUDIT_SEAL_KEY, 'BCSS_AUDIT_SEAL_KEY');
-  if (env.BCSS_AUDIT_SEAL_KEY_FILE) {
-    const file = env.BCSS_AUDIT_SEAL_KEY_FILE;
+export function loadSealKey(options: SealKeyOptions): SealKey {
+  if (options.sealKey) return privateFromPem(options.sealKey, 'BCSS_AUDIT_SEAL_KEY');
+  if (options.sealKeyFile) {
+    const file = options.sealKeyFile;
     return privateFromPem(readKeyFile(file, 'BCSS_AUDIT_SEAL_KEY_FILE'), file);
   }
-  const file = developmentKeyPath(options.stackDir ?? (env.BCSS_STACK_DIR ? env.BCSS_STACK_DIR : undefined));
+  const file = developmentKeyPath(options.stackDir);
   if (!existsSync(file)) {
     if (!options.createDevelopmentKey) {
       throw new SealKeyError(
@@ -119,11 +130,10 @@ export function publicKeyFromPem(pem: string, source: string): VerifyKey {
   return { publicKey: key, keyId: keyIdOf(key), source };
 }
 
-export function loadVerifyKey(options: { readonly env?: NodeJS.ProcessEnv; readonly publicKeyFile?: string; readonly stackDir?: string } = {}): VerifyKey {
-  const env = options.env ?? process.env;
+export function loadVerifyKey(options: SealKeySources & { readonly publicKeyFile?: string }): VerifyKey {
   if (options.publicKeyFile) return publicKeyFromPem(readKeyFile(options.publicKeyFile, '--public-key'), options.publicKeyFile);
-  if (env.BCSS_AUDIT_VERIFY_KEY) return publicKeyFromPem(env.BCSS_AUDIT_VERIFY_KEY, 'BCSS_AUDIT_VERIFY_KEY');
-  const signing = loadSealKey({ env, ...(options.stackDir ? { stackDir: options.stackDir } : {}) });
+  if (options.verifyKey) return publicKeyFromPem(options.verifyKey, 'BCSS_AUDIT_VERIFY_KEY');
+  const signing = loadSealKey({ sealKey: options.sealKey ?? null, sealKeyFile: options.sealKeyFile ?? null, stackDir: options.stackDir });
   return { publicKey: signing.publicKey, keyId: signing.keyId, source: `public half of ${signing.source}` };
 }
 

@@ -12,10 +12,9 @@
  * KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD when set, else the local stack's admin. Exit 0 on success,
  * 1 when it could not sync.
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { environmentKafkaConnection, loadSettings, settingsLogger, type Settings } from '../app/settings.js';
 import { loadInstitutions } from '../config/load-institutions.js';
-import { DEFAULT_CONFIG_DIR } from '../config/project-paths.js';
 import {
   accessControlList,
   ADMIN_PRINCIPAL,
@@ -26,8 +25,7 @@ import {
   type AclSyncResult,
 } from '../gateway/access-control.js';
 import { topicSpecs } from '../gateway/topology.js';
-import { createLogger } from '../logging/logger.js';
-import { createKafkaClient, MessagingError, type KafkaConnection, type SaslMechanism } from '../messaging/kafka-client.js';
+import { createKafkaClient, MessagingError, type KafkaConnection } from '../messaging/kafka-client.js';
 import { topicNames } from '../messaging/topics.js';
 import { readStackConnection } from '../stack/local-stack.js';
 
@@ -36,7 +34,8 @@ export const ACL_EXIT = { ok: 0, error: 1 } as const;
 export interface AclCommandIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: { write(chunk: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface AclSyncCommandOptions {
@@ -46,26 +45,15 @@ export interface AclSyncCommandOptions {
   readonly protect?: readonly string[];
 }
 
-const DEFAULT_IO: AclCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
-const MECHANISMS: readonly SaslMechanism[] = ['scram-sha-512', 'scram-sha-256', 'plain'];
+const DEFAULT_IO: AclCommandIo = { stdout: process.stdout, stderr: process.stderr };
 
 class AclCommandError extends Error {}
 
-/** The admin's connection: from the environment (as `bcss start` reads it), else the local stack's. */
-export function adminConnection(env: NodeJS.ProcessEnv): KafkaConnection {
-  if (env.KAFKA_BROKERS) {
-    const mechanism = (env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512') as SaslMechanism;
-    if (!MECHANISMS.includes(mechanism)) throw new AclCommandError(`KAFKA_SASL_MECHANISM must be ${MECHANISMS.join(', ')}, not ${mechanism}`);
-    const username = env.KAFKA_SASL_USERNAME;
-    const password = env.KAFKA_SASL_PASSWORD;
-    return {
-      brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
-      ...(username && password ? { sasl: { mechanism, username, password } } : {}),
-      ssl: env.KAFKA_SSL === 'true',
-      clientId: 'bcss-acl-sync',
-    };
-  }
-  const stack = readStackConnection(env.BCSS_STACK_DIR ? resolve(env.BCSS_STACK_DIR) : undefined);
+/** The admin's connection: from the settings' KAFKA_* (as `bcss start` reads them), else the local stack's. */
+export function adminConnection(settings: Settings): KafkaConnection {
+  const environment = environmentKafkaConnection(settings.kafka);
+  if (environment) return { ...environment, clientId: 'bcss-acl-sync' };
+  const stack = readStackConnection(settings.stackDir);
   if (!stack) {
     throw new AclCommandError(
       'no Kafka configured: set KAFKA_BROKERS with KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD of an admin, or start the local stack with `npm run stack:up`',
@@ -124,10 +112,11 @@ export async function runAclSyncCommand(options: AclSyncCommandOptions, io: AclC
   const dryRun = options.dryRun === true;
   let principal: string | undefined;
   try {
-    const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
-    const institutions = loadInstitutions(io.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR);
+    const settings = loadSettings(io.env);
+    const topics = topicNames(settings.topicPrefix);
+    const institutions = loadInstitutions(settings.configDir);
     const desired = accessControlList(topics, institutions);
-    const connection = adminConnection(io.env);
+    const connection = adminConnection(settings);
     principal = connection.sasl?.username;
     const scope: AclScope = {
       prefix: topics.prefix,
@@ -139,7 +128,7 @@ export async function runAclSyncCommand(options: AclSyncCommandOptions, io: AclC
       ],
     };
     // Logs go to stderr, only when asked for (LOG_LEVEL): stdout carries the diff.
-    const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr });
+    const logger = settingsLogger(settings, { level: 'fatal', destination: process.stderr });
     const admin = await createKafkaClient(connection, logger).admin();
     let result: AclSyncResult;
     try {

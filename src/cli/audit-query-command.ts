@@ -10,12 +10,13 @@
  * time bound hit). Tail: runs until Ctrl-C (exit 0), 1 when it cannot start.
  */
 import type { Command } from 'commander';
+import { loadSettings, settingsLogger } from '../app/settings.js';
 import { formatSearchReport, formatTailLine, parseTimeBound, searchReportJson, tailJson } from '../audit/audit-format.js';
 import { AuditSearchTimeoutError, searchAudit } from '../audit/audit-search.js';
 import { tailAudit, type AuditTailFilter } from '../audit/audit-tail.js';
 import { SCHEMA_DIR } from '../config/project-paths.js';
 import { parseNiss } from '../domain/niss.js';
-import { createLogger, type Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { EXCHANGE_RECORD } from '../gateway/exchange-messages.js';
 import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
 import { createKafkaClient, MessagingError, type KafkaClient } from '../messaging/kafka-client.js';
@@ -25,12 +26,13 @@ import { PrincipalConnectionError, principalConnection } from '../stack/principa
 export interface AuditCommandIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: { write(chunk: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export const AUDIT_EXIT = { ok: 0, error: 1 } as const;
 
-const DEFAULT_IO: AuditCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+const DEFAULT_IO: AuditCommandIo = { stdout: process.stdout, stderr: process.stderr };
 
 export interface AuditSearchCommandOptions {
   readonly niss: string;
@@ -79,12 +81,13 @@ function connect(as: string, io: AuditCommandIo): Connected {
   } catch (error) {
     throw new InputError(`--as: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const settings = loadSettings(io.env);
   // Logs go to stderr, only when asked for (LOG_LEVEL): stdout carries the report or the lines.
-  const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr });
+  const logger = settingsLogger(settings, { level: 'fatal', destination: process.stderr });
   return {
     principal,
-    client: createKafkaClient(principalConnection(principal, { env: io.env }), logger),
-    topics: topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss'),
+    client: createKafkaClient(principalConnection(principal, { settings }), logger),
+    topics: topicNames(settings.topicPrefix),
     logger,
   };
 }

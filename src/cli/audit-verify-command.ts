@@ -5,8 +5,8 @@
  * partition and offset of the first bad record are named), 2 when it could not check.
  */
 import type { Command } from 'commander';
+import { loadSettings, sealKeySources, settingsLogger } from '../app/settings.js';
 import { SCHEMA_DIR } from '../config/project-paths.js';
-import { createLogger } from '../logging/logger.js';
 import { loadAvroCodec } from '../messaging/avro-codec.js';
 import { createKafkaClient, MessagingError } from '../messaging/kafka-client.js';
 import { topicNames } from '../messaging/topics.js';
@@ -31,7 +31,8 @@ export interface AuditVerifyOptions {
 export interface AuditVerifyIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: { write(chunk: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 class UsageError extends Error {}
@@ -103,11 +104,12 @@ export async function runAuditVerifyCommand(options: AuditVerifyOptions, io: Aud
     const timeoutMs = options.timeout === undefined ? undefined : Number(options.timeout);
     if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) throw new UsageError(`--timeout: a positive number of milliseconds, not "${options.timeout}"`);
     // The key first: without one there is nothing to check against, and no connection is spent.
-    const key = loadVerifyKey({ env: io.env, ...(options.publicKey ? { publicKeyFile: options.publicKey } : {}) });
-    const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
+    const settings = loadSettings(io.env);
+    const key = loadVerifyKey({ ...sealKeySources(settings), ...(options.publicKey ? { publicKeyFile: options.publicKey } : {}) });
+    const topics = topicNames(settings.topicPrefix);
     // Logs go to stderr: stdout carries the report (JSON with --json).
-    const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr });
-    const client = createKafkaClient(principalConnection(principal, { env: io.env }), logger);
+    const logger = settingsLogger(settings, { level: 'fatal', destination: process.stderr });
+    const client = createKafkaClient(principalConnection(principal, { settings }), logger);
     const report = await verifyAudit({
       client,
       codec: loadAvroCodec(SCHEMA_DIR),
@@ -129,7 +131,7 @@ export async function runAuditVerifyCommand(options: AuditVerifyOptions, io: Aud
 
 export function registerAuditVerifyCommand(
   program: Command,
-  io: AuditVerifyIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  io: AuditVerifyIo = { stdout: process.stdout, stderr: process.stderr },
 ): void {
   const audit =
     program.commands.find((command) => command.name() === 'audit') ?? program.command('audit').description('the audit trail and its seals');

@@ -8,10 +8,9 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { loadSettings, settingsLogger, type Settings } from '../app/settings.js';
 import { allAsExpected, renderJson, renderSummary, renderTable } from '../demo/demo-table.js';
 import { DEFAULT_DEMO_TIMEOUT_MS, runDemo, type DemoProgress } from '../demo/run-demo.js';
-import { createLogger } from '../logging/logger.js';
-import { defaultStackDir } from '../stack/local-stack.js';
 
 export interface DemoCommandOptions {
   readonly json?: boolean;
@@ -22,13 +21,14 @@ export interface DemoCommandOptions {
 export interface DemoCommandIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export const DEMO_EXIT = { asExpected: 0, differs: 1 } as const;
 
-export function demoLogFile(): string {
-  return join(defaultStackDir(), 'logs', 'demo.log');
+export function demoLogFile(stackDir: string): string {
+  return join(stackDir, 'logs', 'demo.log');
 }
 
 /** The lists' progress, counted in entries received, on stderr so that stdout stays the table or the JSON. */
@@ -74,18 +74,26 @@ export async function runDemoCommand(options: DemoCommandOptions, io: DemoComman
     io.stderr.write(`bcss demo: --timeout: a positive number of milliseconds, not "${options.timeout}"\n`);
     return DEMO_EXIT.differs;
   }
+  let settings: Settings;
+  try {
+    settings = loadSettings(io.env);
+  } catch (error) {
+    io.stderr.write(`bcss demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    return DEMO_EXIT.differs;
+  }
   // The switch this run may start and the clients log a lot (kafkajs included): to a file, so that
   // the terminal shows the demo only.
-  const logFile = demoLogFile();
+  const logFile = demoLogFile(settings.stackDir);
   mkdirSync(dirname(logFile), { recursive: true });
   const logStream = createWriteStream(logFile, { flags: 'w' });
-  const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'info', destination: logStream });
+  const logger = settingsLogger(settings, { level: 'info', destination: logStream });
   // With --json, stdout carries the JSON alone.
   const lines = options.json ? io.stderr : io.stdout;
   const inside = relative(process.cwd(), logFile);
   const shownLogFile = inside === '' || inside.startsWith('..') || isAbsolute(inside) ? logFile : inside;
   try {
     const report = await runDemo({
+      settings,
       gateway: options.ownGateway ? 'own' : 'auto',
       logger,
       logFile: shownLogFile,
@@ -110,7 +118,7 @@ export async function runDemoCommand(options: DemoCommandOptions, io: DemoComman
 
 export function registerDemoCommand(
   program: Command,
-  io: DemoCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  io: DemoCommandIo = { stdout: process.stdout, stderr: process.stderr },
 ): void {
   program
     .command('demo')

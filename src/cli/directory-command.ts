@@ -5,10 +5,13 @@ import { parseEmployerId } from '../domain/employer-id.js';
 import { parsePeriod } from '../domain/period.js';
 import type { DirectoryAckRecord, DirectoryCommandRecord } from '../gateway/directory-messages.js';
 import { rebuildDirectory } from '../gateway/directory-rebuild.js';
-import { createLogger } from '../logging/logger.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { createRuntime, type Runtime } from '../app/runtime.js';
+import { loadSettings, settingsLogger } from '../app/settings.js';
 
-const quietRuntime = () => createRuntime({ logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }) });
+const quietRuntime = () => {
+  const settings = loadSettings();
+  return createRuntime({ settings, logger: settingsLogger(settings, { level: 'warn' }) });
+};
 
 function fail(message: string): never {
   console.error(message);

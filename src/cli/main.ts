@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { SettingsError } from '../app/settings.js';
 import { registerAclCommands } from './acl-command.js';
 import { registerAuditVerifyCommand } from './audit-verify-command.js';
 import { registerAuditQueryCommands } from './audit-query-command.js';
@@ -27,4 +28,11 @@ registerAuditQueryCommands(program);
 registerAclCommands(program);
 registerTopicsCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // An invalid environment variable: its name, rule and value, without a stack trace.
+  if (!(error instanceof SettingsError)) throw error;
+  process.stderr.write(`bcss: ${error.message}\n`);
+  process.exit(1);
+}

@@ -9,12 +9,11 @@
  * are answered.
  */
 import type { Command } from 'commander';
+import { loadSettings, settingsLogger, type Settings } from '../app/settings.js';
 import { consultationOf, loadInstitutions } from '../config/load-institutions.js';
-import { DEFAULT_CONFIG_DIR } from '../config/project-paths.js';
 import { createExchangeClient, ExchangeTimeoutError, type ExchangeClient, type ExchangeReply } from '../client/exchange-client.js';
 import { formatReply, payloadJson, type PayloadFormat } from '../client/reply-format.js';
 import { buildRequest, parseBlockList, RequestInputError, type RequestInput, type RequestInputField } from '../client/request-input.js';
-import { createLogger } from '../logging/logger.js';
 import { MessagingError } from '../messaging/kafka-client.js';
 import { assertEntityId, topicNames } from '../messaging/topics.js';
 import { PrincipalConnectionError, principalConnection } from '../stack/principal-connection.js';
@@ -40,7 +39,8 @@ export interface RequestCommandOptions {
 export interface RequestCommandIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: { write(chunk: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export const EXIT = { ok: 0, error: 1, refused: 2 } as const;
@@ -97,6 +97,12 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return fail(`--timeout: a positive number of milliseconds, not "${options.timeout}"`);
   const payloadFormat = (options.payload ?? 'summary') as PayloadFormat;
   if (!['summary', 'json', 'none'].includes(payloadFormat)) return fail(`--payload: summary, json or none, not "${options.payload}"`);
+  let settings: Settings;
+  try {
+    settings = loadSettings(io.env);
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
   let institution: string;
   try {
     institution = assertEntityId(options.as);
@@ -115,7 +121,7 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
   if (options.consultation) {
     let application: string | null;
     try {
-      application = consultationOf(loadInstitutions(io.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR), institution);
+      application = consultationOf(loadInstitutions(settings.configDir), institution);
     } catch (error) {
       return fail(`--consultation: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -127,15 +133,15 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
   let reply: ExchangeReply | undefined;
   let failure: string | undefined;
   try {
-    const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
+    const topics = topicNames(settings.topicPrefix);
     client = await createExchangeClient({
-      connection: principalConnection(principal, { env: io.env }),
+      connection: principalConnection(principal, { settings }),
       institution,
       channel: options.consultation ? 'consultation' : 'replies',
       principal,
       topics,
       // Logs go to stderr: stdout carries the reply (JSON with --json).
-      logger: createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr }),
+      logger: settingsLogger(settings, { level: 'fatal', destination: process.stderr }),
       defaultTimeoutMs: timeoutMs,
     });
     reply = await client.request(input);
@@ -155,7 +161,7 @@ export async function runRequestCommand(options: RequestCommandOptions, io: Requ
 
 export function registerRequestCommand(
   program: Command,
-  io: RequestCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  io: RequestCommandIo = { stdout: process.stdout, stderr: process.stderr },
 ): void {
   program
     .command('request')

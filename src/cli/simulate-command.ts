@@ -11,10 +11,11 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { loadSettings, settingsLogger, type Settings } from '../app/settings.js';
 import { loadCatalogue } from '../config/load-catalogue.js';
 import { payloadRecordNames } from '../config/payload-records.js';
-import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
-import { createLogger, type Logger } from '../logging/logger.js';
+import { SCHEMA_DIR } from '../config/project-paths.js';
+import type { Logger } from '../logging/logger.js';
 import { loadAvroCodec } from '../messaging/avro-codec.js';
 import { createKafkaClient, MessagingError } from '../messaging/kafka-client.js';
 import { assertEntityId, topicNames } from '../messaging/topics.js';
@@ -37,7 +38,8 @@ export const SIMULATE_EXIT = { ok: 0, error: 1 } as const;
 export interface SimulateCommandIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: { write(chunk: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment the settings are read from (src/app/settings.ts); default the process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface SimulateMutationOptions {
@@ -72,8 +74,8 @@ function kafkaProblem(error: unknown, principal: string): string {
 }
 
 /** Logs go to stderr, and only when asked: stdout carries what was published or received. */
-function cliLogger(env: NodeJS.ProcessEnv): Logger {
-  return createLogger({ level: env.LOG_LEVEL ?? 'fatal', destination: process.stderr });
+function cliLogger(settings: Settings): Logger {
+  return settingsLogger(settings, { level: 'fatal', destination: process.stderr });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -116,7 +118,9 @@ export async function runSimulateMutation(kind: string, options: SimulateMutatio
   }
   let simulated: SimulatedMutation;
   let payloadRecords: ReadonlyMap<string, string>;
+  let settings: Settings;
   try {
+    settings = loadSettings(io.env);
     simulated = simulatedMutation(kind, createSyntheticPopulation(), {
       now: Date.now(),
       ...(options.niss === undefined ? {} : { niss: options.niss }),
@@ -124,7 +128,7 @@ export async function runSimulateMutation(kind: string, options: SimulateMutatio
       ...(options.date === undefined ? {} : { effectiveDate: options.date }),
       ...(options.mutationId === undefined ? {} : { mutationId: options.mutationId }),
     });
-    const catalogue = loadCatalogue(join(io.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR });
+    const catalogue = loadCatalogue(join(settings.configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
     // The switch dead-letters a change published by a source that does not own the service.
     const owner = catalogue.services.get(simulated.record.service)?.source;
     if (owner !== simulated.source) {
@@ -139,12 +143,12 @@ export async function runSimulateMutation(kind: string, options: SimulateMutatio
   const principal = `source-${simulated.source}`;
   let published: PublishedMutation;
   try {
-    const logger = cliLogger(io.env);
+    const logger = cliLogger(settings);
     published = await publishSimulatedMutation(
       {
-        clientFor: (name) => createKafkaClient(principalConnection(name, { env: io.env }), logger),
+        clientFor: (name) => createKafkaClient(principalConnection(name, { settings }), logger),
         codec: loadAvroCodec(SCHEMA_DIR),
-        topics: topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss'),
+        topics: topicNames(settings.topicPrefix),
         payloadRecords,
       },
       simulated,
@@ -215,11 +219,17 @@ export async function runWatchMutations(options: WatchMutationsOptions, io: Simu
   } catch (error) {
     return fail(`--as: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
+  let settings: Settings;
+  try {
+    settings = loadSettings(io.env);
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+  const topics = topicNames(settings.topicPrefix);
   let listener: Awaited<ReturnType<typeof listenToMutations>>;
   try {
     listener = await listenToMutations({
-      client: createKafkaClient(principalConnection(institution, { env: io.env }), cliLogger(io.env)),
+      client: createKafkaClient(principalConnection(institution, { settings }), cliLogger(settings)),
       codec: loadAvroCodec(SCHEMA_DIR),
       topics,
       institution,
@@ -245,7 +255,7 @@ export async function runWatchMutations(options: WatchMutationsOptions, io: Simu
 
 export function registerSimulateCommands(
   program: Command,
-  io: SimulateCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  io: SimulateCommandIo = { stdout: process.stdout, stderr: process.stderr },
 ): void {
   const simulate = program.command('simulate').description('make the simulated authentic sources publish a change (demos and tests)');
   simulate

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../logging/logger.js';
+import { loadSettings, settingsLogger } from '../app/settings.js';
 import { stackDown, stackStatus, stackUp, StackError } from '../stack/local-stack.js';
 
 export function registerStackCommands(program: Command): void {
@@ -9,10 +9,11 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('start the local Kafka broker and Redis (reuses what already runs), then print the connection')
     .action(async () => {
-      const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+      const settings = loadSettings();
+      const logger = settingsLogger(settings, { level: 'warn' });
       try {
         const started = Date.now();
-        const result = await stackUp({ logger });
+        const result = await stackUp({ logger, stackDir: settings.stackDir, kafkaHeap: settings.kafkaHeap });
         const what = (flag: boolean) => (flag ? 'started' : 'already running');
         console.log(`kafka  ${result.kafka.brokers.join(',')}  (${what(result.started.kafka)})`);
         console.log(`redis  ${result.redisUrl.replace(/:[^:@/]*@/, ':***@')}  (${what(result.started.redis)})`);
@@ -31,7 +32,7 @@ export function registerStackCommands(program: Command): void {
     .command('down')
     .description('stop exactly the processes that `stack up` started')
     .action(async () => {
-      const { stopped } = await stackDown();
+      const { stopped } = await stackDown({ stackDir: loadSettings().stackDir });
       console.log(stopped.length ? `stopped ${stopped.join(' and ')}` : 'nothing of ours was running');
     });
 
@@ -39,7 +40,7 @@ export function registerStackCommands(program: Command): void {
     .command('status')
     .description('show whether the local broker and Redis run')
     .action(() => {
-      const status = stackStatus();
+      const status = stackStatus(loadSettings().stackDir);
       console.log(`kafka  ${status.kafkaPid ? `running (pid ${status.kafkaPid})` : 'stopped'}`);
       console.log(`redis  ${status.redisPid ? `running (pid ${status.redisPid})` : 'stopped'}`);
     });

@@ -1,35 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { defaultStackDir, stackDown } from '../stack/local-stack.js';
-import { launchSwitch, type LaunchedSwitch } from './launch.js';
-import { createRuntime, type Runtime } from './runtime.js';
-
-/** Written while a gateway runs, so that `bcss demo` knows it can use it instead of starting its own. */
-export interface GatewayMarker {
-  readonly pid: number;
-  readonly topicPrefix: string;
-  readonly source: Runtime['source'];
-  readonly simulators: boolean;
-  readonly startedAt: string;
-}
-
-export function gatewayMarkerFile(): string {
-  return join(defaultStackDir(), 'gateway.json');
-}
-
-/** The running gateway's marker, if its process is alive. */
-export function runningGateway(): GatewayMarker | null {
-  const file = gatewayMarkerFile();
-  if (!existsSync(file)) return null;
-  try {
-    const marker = JSON.parse(readFileSync(file, 'utf8')) as GatewayMarker;
-    process.kill(marker.pid, 0);
-    return marker;
-  } catch {
-    return null;
-  }
-}
+import { removeGatewayMarker, writeGatewayMarker } from '../app/gateway-marker.js';
+import { launchSwitch, type LaunchedSwitch } from '../app/launch.js';
+import { createRuntime } from '../app/runtime.js';
+import { loadSettings } from '../app/settings.js';
+import { stackDown } from '../stack/local-stack.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -42,7 +16,8 @@ export function registerStartCommand(program: Command): void {
     .option('--no-sealer', 'do not run the audit sealer (it needs BCSS_AUDIT_SEAL_KEY outside the local stack)')
     .option('--keep-stack', 'leave the local stack running on Ctrl-C')
     .action(async (options: { simulators?: boolean; sampleDirectory: boolean; acl: boolean; sealer: boolean; keepStack?: boolean }) => {
-      const runtime = await createRuntime({ startStack: true });
+      const settings = loadSettings();
+      const runtime = await createRuntime({ startStack: true, settings });
       const log = runtime.logger.child({ module: 'start' });
       const local = runtime.source === 'local stack';
       const withSimulators = options.simulators ?? local;
@@ -53,9 +28,9 @@ export function registerStartCommand(program: Command): void {
         stopping = true;
         log.info({ signal }, 'stopping');
         await launched?.stop();
-        rmSync(gatewayMarkerFile(), { force: true });
+        removeGatewayMarker(settings.stackDir);
         if (runtime.startedStack && !options.keepStack) {
-          const { stopped } = await stackDown();
+          const { stopped } = await stackDown({ stackDir: settings.stackDir });
           log.info({ stopped }, 'local stack stopped');
         }
         process.exit(code);
@@ -71,15 +46,13 @@ export function registerStartCommand(program: Command): void {
           sealer: options.sealer,
         });
         const { sampleIntegrations: integrated, sourceTimeoutMs } = launched;
-        mkdirSync(defaultStackDir(), { recursive: true });
-        const marker: GatewayMarker = {
+        writeGatewayMarker(settings.stackDir, {
           pid: process.pid,
           topicPrefix: runtime.topics.prefix,
           source: runtime.source,
           simulators: withSimulators,
           startedAt: new Date().toISOString(),
-        };
-        writeFileSync(gatewayMarkerFile(), JSON.stringify(marker, null, 2));
+        });
         log.info(
           {
             kafka: runtime.kafka.brokers,

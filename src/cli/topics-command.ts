@@ -8,37 +8,19 @@
  *   reconfigured 1, created 1, unchanged 57
  *
  * Retention comes from BCSS_SOURCE_RETENTION_MS, BCSS_DELIVERY_RETENTION_MS and
- * BCSS_CONSULTATION_RETENTION_MS (as `bcss start` reads them). Connects as the admin, like `acl sync`.
+ * BCSS_CONSULTATION_RETENTION_MS, through the settings (src/app/settings.ts) as `bcss start` reads them. Connects as the admin, like `acl sync`.
  * Exit 0 on success, 1 when it could not sync.
  */
 import type { Command } from 'commander';
+import { loadSettings, settingsLogger } from '../app/settings.js';
 import { loadInstitutions } from '../config/load-institutions.js';
-import { DEFAULT_CONFIG_DIR } from '../config/project-paths.js';
 import { formatTopicDrift, syncTopics, type TopicSyncResult } from '../gateway/topic-sync.js';
-import { DEFAULT_RETENTION, topicSpecs, type TopicRetention } from '../gateway/topology.js';
-import { createLogger } from '../logging/logger.js';
+import { topicSpecs } from '../gateway/topology.js';
 import { createKafkaClient, MessagingError } from '../messaging/kafka-client.js';
 import { topicNames } from '../messaging/topics.js';
 import { adminConnection, type AclCommandIo } from './acl-command.js';
 
-const DEFAULT_IO: AclCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
-
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, not ${text}`);
-  return value;
-}
-
-/** The retention of each kind of topic, from the environment (defaults in topology.ts). */
-export function retentionFromEnv(env: NodeJS.ProcessEnv): TopicRetention {
-  return {
-    sourceMs: positive(env, 'BCSS_SOURCE_RETENTION_MS', DEFAULT_RETENTION.sourceMs),
-    deliveryMs: positive(env, 'BCSS_DELIVERY_RETENTION_MS', DEFAULT_RETENTION.deliveryMs),
-    consultationMs: positive(env, 'BCSS_CONSULTATION_RETENTION_MS', DEFAULT_RETENTION.consultationMs),
-  };
-}
+const DEFAULT_IO: AclCommandIo = { stdout: process.stdout, stderr: process.stderr };
 
 export function formatTopicSync(result: TopicSyncResult, options: { dryRun: boolean }): string {
   const lines = formatTopicDrift(result.drift);
@@ -53,11 +35,12 @@ export function formatTopicSync(result: TopicSyncResult, options: { dryRun: bool
 export async function runTopicsSyncCommand(options: { dryRun?: boolean; json?: boolean }, io: AclCommandIo = DEFAULT_IO): Promise<number> {
   const dryRun = options.dryRun === true;
   try {
-    const topics = topicNames(io.env.BCSS_TOPIC_PREFIX ?? 'bcss');
-    const institutions = loadInstitutions(io.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR);
-    const specs = topicSpecs(topics, institutions, { retention: retentionFromEnv(io.env) });
-    const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'fatal', destination: process.stderr });
-    const admin = await createKafkaClient({ ...adminConnection(io.env), clientId: 'bcss-topics-sync' }, logger).admin();
+    const settings = loadSettings(io.env);
+    const topics = topicNames(settings.topicPrefix);
+    const institutions = loadInstitutions(settings.configDir);
+    const specs = topicSpecs(topics, institutions, { retention: settings.retention });
+    const logger = settingsLogger(settings, { level: 'fatal', destination: process.stderr });
+    const admin = await createKafkaClient({ ...adminConnection(settings), clientId: 'bcss-topics-sync' }, logger).admin();
     let result: TopicSyncResult;
     try {
       result = await syncTopics(admin, specs, { dryRun });

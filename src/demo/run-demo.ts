@@ -22,12 +22,13 @@ import {
   type ExchangeReply,
   type ReplyRecord,
 } from '../client/exchange-client.js';
-import { launchSwitch, type LaunchedSwitch } from '../cli/launch.js';
-import { createRuntime, type Runtime } from '../cli/runtime.js';
-import { runningGateway } from '../cli/start-command.js';
+import { runningGateway } from '../app/gateway-marker.js';
+import { launchSwitch, type LaunchedSwitch } from '../app/launch.js';
+import { createRuntime, type Runtime } from '../app/runtime.js';
+import { loadSettings, type Settings } from '../app/settings.js';
 import { loadCatalogue } from '../config/load-catalogue.js';
 import { consultationOf, loadInstitutions } from '../config/load-institutions.js';
-import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import { SCHEMA_DIR } from '../config/project-paths.js';
 import type { Catalogue } from '../domain/catalogue.js';
 import { quarterOf } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
@@ -65,6 +66,8 @@ export interface DemoProgress {
 }
 
 export interface RunDemoOptions {
+  /** Default: read from the environment when the run starts. */
+  readonly settings?: Settings;
   /** `auto` (default): the running `npm start` if there is one, else a switch of its own; `own`: always its own. */
   readonly gateway?: 'auto' | 'own';
   /** Where the switch and the clients log (kafkajs included); default silent. */
@@ -136,8 +139,14 @@ interface UnreadableReplies {
   close(): Promise<void>;
 }
 
-async function watchUnreadableReplies(institution: string, topics: TopicNames, codec: AvroCodec, logger: Logger): Promise<UnreadableReplies> {
-  const kafka = createKafkaClient(principalConnection(institution), logger);
+async function watchUnreadableReplies(
+  institution: string,
+  topics: TopicNames,
+  codec: AvroCodec,
+  logger: Logger,
+  settings: Settings,
+): Promise<UnreadableReplies> {
+  const kafka = createKafkaClient(principalConnection(institution, { settings }), logger);
   const topic = topics.replies(institution);
   const admin = await kafka.admin();
   const ends = await admin.topicEndOffsets(topic).finally(() => admin.disconnect());
@@ -204,16 +213,16 @@ interface Switch {
 }
 
 /** The running `npm start`, or a switch of this run's own. */
-async function openSwitch(options: RunDemoOptions, logger: Logger, announce: (line: string) => void): Promise<Switch> {
-  const marker = options.gateway === 'own' ? null : runningGateway();
+async function openSwitch(options: RunDemoOptions, settings: Settings, logger: Logger, announce: (line: string) => void): Promise<Switch> {
+  const marker = options.gateway === 'own' ? null : runningGateway(settings.stackDir);
   if (marker) {
     const gateway: DemoGateway = { kind: 'running', pid: marker.pid, topicPrefix: marker.topicPrefix, simulators: marker.simulators };
     announce(gatewayLine(gateway));
     return { gateway, topics: topicNames(marker.topicPrefix), stop: async () => undefined };
   }
-  // The same default createRuntime applies: the first line is out before the stack starts, which can take a while.
-  announce(gatewayLine({ kind: 'own', topicPrefix: process.env.BCSS_TOPIC_PREFIX ?? 'bcss', startedStack: false }));
-  const runtime: Runtime = await createRuntime({ startStack: true, logger });
+  // The prefix the switch will use, from the same settings: the first line is out before the stack starts, which can take a while.
+  announce(gatewayLine({ kind: 'own', topicPrefix: settings.topicPrefix, startedStack: false }));
+  const runtime: Runtime = await createRuntime({ startStack: true, logger, settings });
   let launched: LaunchedSwitch;
   try {
     launched = await launchSwitch(runtime, {
@@ -221,10 +230,10 @@ async function openSwitch(options: RunDemoOptions, logger: Logger, announce: (li
       sampleDirectory: true,
       acl: true,
       // Seals need a key: the local stack makes a development one; elsewhere BCSS_AUDIT_SEAL_KEY decides.
-      sealer: runtime.source === 'local stack' || Boolean(process.env.BCSS_AUDIT_SEAL_KEY ?? process.env.BCSS_AUDIT_SEAL_KEY_FILE),
+      sealer: runtime.source === 'local stack' || Boolean(settings.audit.sealKey ?? settings.audit.sealKeyFile),
     });
   } catch (error) {
-    if (runtime.startedStack) await stackDown().catch(() => undefined);
+    if (runtime.startedStack) await stackDown({ stackDir: settings.stackDir }).catch(() => undefined);
     throw error;
   }
   announce(
@@ -237,7 +246,7 @@ async function openSwitch(options: RunDemoOptions, logger: Logger, announce: (li
     topics: runtime.topics,
     async stop() {
       await launched.stop();
-      if (runtime.startedStack) await stackDown();
+      if (runtime.startedStack) await stackDown({ stackDir: settings.stackDir });
     },
   };
 }
@@ -256,6 +265,7 @@ async function openClients(
   codec: AvroCodec,
   logger: Logger,
   timeoutMs: number,
+  settings: Settings,
 ): Promise<Clients> {
   const clients = new Map<string, ExchangeClient>();
   /** One client per institution and channel. */
@@ -277,7 +287,7 @@ async function openClients(
   const senders = new Map<string, DemoScenario>();
   for (const s of scenarios) if (s.send.kind !== 'mutation' && !senders.has(keyOf(s))) senders.set(keyOf(s), s);
   const institutions = [...senders.values()].some((s) => s.consultation !== undefined)
-    ? loadInstitutions(process.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR)
+    ? loadInstitutions(settings.configDir)
     : null;
   // Each client kept as soon as it is open, so that one that fails leaves none of the others open.
   const opening = await Promise.allSettled(
@@ -286,7 +296,7 @@ async function openClients(
       const principal = consultation === undefined || institutions === null ? institution : consultationOf(institutions, institution);
       if (principal === null) throw new Error(`${institution} has no consultation application (${consultation}) in config/institutions.yaml`);
       const client = await createExchangeClient({
-        connection: principalConnection(principal),
+        connection: principalConnection(principal, { settings }),
         institution,
         channel: consultation === undefined ? 'replies' : 'consultation',
         principal,
@@ -302,7 +312,7 @@ async function openClients(
     const failed = opening.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
     const bytesSender = scenarios.find((s) => s.send.kind === 'bytes')?.requester;
-    if (bytesSender) unreadable = await watchUnreadableReplies(bytesSender, topics, codec, logger);
+    if (bytesSender) unreadable = await watchUnreadableReplies(bytesSender, topics, codec, logger, settings);
   } catch (error) {
     await opened.close();
     throw error;
@@ -339,19 +349,20 @@ async function single(scenario: DemoScenario, clients: Clients, codec: AvroCodec
 /** Runs every scenario; never rejects for an outcome, only when the switch cannot be reached or started. */
 export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport> {
   const total = stopwatch();
+  const settings = options.settings ?? loadSettings();
   const logger = options.logger ?? silentLogger;
   const progress = options.progress ?? {};
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_DEMO_TIMEOUT_MS;
   const today = options.today ?? new Date().toISOString().slice(0, 10);
   const scenarios = demoScenarios({ today });
   const codec = loadAvroCodec(SCHEMA_DIR);
-  const catalogue = loadCatalogue(join(process.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR });
+  const catalogue = loadCatalogue(join(settings.configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
   const aborted = (): boolean => options.signal?.aborted === true;
   const timings = { setupMs: 0, requestsMs: 0, mutationsMs: 0, listsMs: 0, teardownMs: 0 };
   const outcomes = new Map<number, DemoOutcome>();
 
   const setup = stopwatch();
-  const running = await openSwitch(options, logger, (line) => progress.announce?.(line));
+  const running = await openSwitch(options, settings, logger, (line) => progress.announce?.(line));
   let clients: Clients | undefined;
   let mutations: MutationRun | undefined;
   // Closing the clients ends what waits for a reply as no reply: the run then goes to its teardown.
@@ -363,9 +374,10 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
       // The subscribers' listeners join their groups while the exchange clients connect.
       const withChanges = scenarios.some((s) => s.send.kind === 'mutation');
       const [openedClients, openedMutations] = await Promise.allSettled([
-        openClients(scenarios, running.topics, codec, logger, timeoutMs),
+        openClients(scenarios, running.topics, codec, logger, timeoutMs, settings),
         withChanges
           ? openMutationRun(scenarios, {
+              settings,
               topics: running.topics,
               codec,
               logger,

@@ -11,9 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { Settings } from '../app/settings.js';
 import { loadCatalogue } from '../config/load-catalogue.js';
 import { payloadRecordNames } from '../config/payload-records.js';
-import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import { SCHEMA_DIR } from '../config/project-paths.js';
 import type { IsoDate } from '../domain/types.js';
 import type { Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
@@ -32,6 +33,8 @@ export const DEFAULT_MUTATION_QUIET_MS = 1_500;
 const CLOSE_WAIT_MS = 1_000;
 
 export interface MutationRunOptions {
+  /** Where the catalogue is, and how each principal connects. */
+  readonly settings: Settings;
   readonly topics: TopicNames;
   readonly codec: AvroCodec;
   readonly logger: Logger;
@@ -61,7 +64,7 @@ function errorText(error: unknown): string {
  * resolves once its consumer has joined, so that "nothing received" means nothing was delivered.
  */
 export async function openMutationRun(scenarios: readonly DemoScenario[], options: MutationRunOptions): Promise<MutationRun> {
-  const { topics, codec, logger } = options;
+  const { settings, topics, codec, logger } = options;
   const now = options.now ?? Date.now;
   const waitMs = options.waitMs ?? DEFAULT_MUTATION_WAIT_MS;
   const quietMs = options.quietMs ?? DEFAULT_MUTATION_QUIET_MS;
@@ -73,9 +76,9 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
   const received = new Map<string, ReceivedMutation[]>();
   const wakers = new Set<() => void>();
   const listeners: MutationListener[] = [];
-  const catalogue = loadCatalogue(join(process.env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR, 'catalogue'), { schemasDir: SCHEMA_DIR });
+  const catalogue = loadCatalogue(join(settings.configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
   const publisher = createMutationPublisher({
-    clientFor: (principal) => createKafkaClient(principalConnection(principal), logger),
+    clientFor: (principal) => createKafkaClient(principalConnection(principal, { settings }), logger),
     codec,
     topics,
     payloadRecords: payloadRecordNames(catalogue, SCHEMA_DIR),
@@ -91,7 +94,7 @@ export async function openMutationRun(scenarios: readonly DemoScenario[], option
   const opening = await Promise.allSettled(
     subscribers.map(async (institution) => {
       const listener = await listenToMutations({
-        client: createKafkaClient(principalConnection(institution), logger),
+        client: createKafkaClient(principalConnection(institution, { settings }), logger),
         codec,
         topics,
         institution,

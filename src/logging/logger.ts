@@ -23,11 +23,18 @@ const REDACTED_PATHS = [
   'redisUrl',
 ];
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerOptions {
+  /** Default `info`. */
   readonly level?: string;
   readonly name?: string;
   /** Where to write; defaults to stdout. Tests pass a stream to read what was logged. */
   readonly destination?: NodeJS.WritableStream;
+  /** On stdout: `json`, `pretty`, or (unset) pretty on a terminal and JSON elsewhere. */
+  readonly format?: LogFormat;
+  /** Colours in the pretty form on a terminal; default true (false for NO_COLOR). */
+  readonly color?: boolean;
 }
 
 /**
@@ -39,13 +46,13 @@ export function maskNissIn(text: string): string {
 }
 
 /**
- * JSON lines by default (for log shippers); human-readable through pino-pretty when LOG_FORMAT=pretty,
- * or when stdout is a terminal and LOG_FORMAT is not `json`.
+ * JSON lines by default (for log shippers); human-readable through pino-pretty when the format is
+ * `pretty`, or when stdout is a terminal and the format is not `json`. The caller passes what the
+ * environment says (src/app/settings.ts): this module reads no environment.
  */
-function defaultDestination(): NodeJS.WritableStream {
-  const format = process.env.LOG_FORMAT;
+function defaultDestination(format: LogFormat | undefined, color: boolean): NodeJS.WritableStream {
   if (format === 'pretty' || (format !== 'json' && process.stdout.isTTY)) {
-    return pretty({ colorize: process.stdout.isTTY && !process.env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+    return pretty({ colorize: process.stdout.isTTY && color, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   }
   return process.stdout;
 }
@@ -54,12 +61,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
       name: options.name ?? 'bcss',
-      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: options.level ?? 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? defaultDestination(),
+    options.destination ?? defaultDestination(options.format, options.color ?? true),
   );
 }
 

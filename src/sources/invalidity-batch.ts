@@ -14,7 +14,7 @@
  */
 import { addDays, dayNumber, quarterOf, quarterPeriod, type Quarter } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
-import type { SimulatedSourceReply, SimulatorSourceRequest } from './source-simulator.js';
+import type { SimulatedSourceReply, SimulatorSourceRequest } from './simulated-source.js';
 import { createPrng, makeNiss, SIMULATED, type Prng } from './synthetic-population.js';
 
 export const INVALIDITY_SERVICE = 'inami-invalidity-entries';

@@ -15,8 +15,9 @@
  * of that filter rely on this over-delivery.
  */
 import { addDays, overlaps, quarterOf, quarterPeriod } from '../domain/period.js';
-import type { EmployerKind, IsoDate, Period } from '../domain/types.js';
+import type { IsoDate, Period } from '../domain/types.js';
 import { answerInvalidityRequest, INVALIDITY_SERVICE } from './invalidity-batch.js';
+import type { SimulatedSourceReply, SimulatedSourceStatus, SimulatorSourceRequest } from './simulated-source.js';
 import { SIMULATED } from './synthetic-population.js';
 import type {
   SyntheticAddress,
@@ -27,27 +28,7 @@ import type {
   SyntheticPopulation,
 } from './synthetic-population.js';
 
-/** be.bcss.gateway.SourceRequest as the codec decodes it (schemas/source-request.avsc). */
-export interface SimulatorSourceRequest {
-  readonly ticket: string;
-  readonly service: string;
-  readonly subjectNiss: string;
-  readonly employer: { readonly kind: EmployerKind; readonly id: string; readonly category: string | null } | null;
-  readonly period: { readonly from: IsoDate; readonly to: IsoDate | null };
-  readonly blocks: readonly string[];
-  readonly deadline: number;
-}
-
-export type SimulatedSourceStatus = 'OK' | 'NO_DATA' | 'ERROR' | 'NISS_REPLACED';
-
-/** be.bcss.gateway.SourceReply without `answeredAt`, with the payload as a plain object (not encoded). */
-export interface SimulatedSourceReply {
-  readonly ticket: string;
-  readonly status: SimulatedSourceStatus;
-  readonly newNiss: string | null;
-  readonly errorMessage: string | null;
-  readonly payload: Record<string, unknown> | null;
-}
+export type { SimulatedSourceReply, SimulatedSourceStatus, SimulatorSourceRequest } from './simulated-source.js';
 
 /** The services the simulator answers, with the source that owns each. */
 export const SIMULATED_SERVICES = {

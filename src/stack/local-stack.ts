@@ -48,9 +48,11 @@ export class StackError extends Error {
 const DEFAULT_PORTS: StackPorts = { kafka: 19092, controller: 19093, redis: 16379 };
 const ADMIN_USER = 'admin';
 
-export function defaultStackDir(): string {
-  return resolve(process.env.BCSS_STACK_DIR ?? join(PROJECT_ROOT, '.stack'));
-}
+/** The stack's folder unless the caller names another (BCSS_STACK_DIR, read by src/app/settings.ts). */
+export const DEFAULT_STACK_DIR = resolve(PROJECT_ROOT, '.stack');
+
+/** The broker's -Xmx / -Xms unless the caller names another (BCSS_KAFKA_HEAP). */
+export const DEFAULT_KAFKA_HEAP = '768m';
 
 interface Paths {
   readonly root: string;
@@ -284,17 +286,13 @@ function spawnDetached(command: string, args: string[], cwd: string, logFile: st
   return child.pid;
 }
 
-function kafkaHeap(): string {
-  return process.env.BCSS_KAFKA_HEAP ?? '768m';
-}
-
-function startKafka(paths: Paths): boolean {
+function startKafka(paths: Paths, heap: string): boolean {
   if (runningPid(paths.kafkaPid, paths.root)) return false;
   spawnDetached(
     'java',
     [
-      `-Xmx${kafkaHeap()}`,
-      `-Xms${kafkaHeap()}`,
+      `-Xmx${heap}`,
+      `-Xms${heap}`,
       '-XX:+UseG1GC',
       '-XX:MaxGCPauseMillis=20',
       '-Djava.awt.headless=true',
@@ -425,14 +423,22 @@ function connectionEnv(connection: StackConnection): string {
   ].join('\n');
 }
 
-export async function stackUp(options: { stackDir?: string; logger?: Logger } = {}): Promise<StackUpResult> {
+export interface StackUpOptions {
+  /** Default {@link DEFAULT_STACK_DIR}. */
+  readonly stackDir?: string;
+  /** The broker's heap; default {@link DEFAULT_KAFKA_HEAP}. */
+  readonly kafkaHeap?: string;
+  readonly logger?: Logger;
+}
+
+export async function stackUp(options: StackUpOptions = {}): Promise<StackUpResult> {
   const log = (options.logger ?? silentLogger).child({ module: 'stack' });
-  const paths = pathsOf(options.stackDir ?? defaultStackDir());
+  const paths = pathsOf(options.stackDir ?? DEFAULT_STACK_DIR);
   mkdirSync(paths.root, { recursive: true });
   requireTools();
   ensureJars(paths, log);
   const { state, credentials: initial } = await ensureInitialized(paths, log);
-  const startedKafka = startKafka(paths);
+  const startedKafka = startKafka(paths, options.kafkaHeap ?? DEFAULT_KAFKA_HEAP);
   const startedRedis = startRedis(paths, state.ports, initial);
   let connection = connectionOf(paths, state.ports, initial);
   await Promise.all([waitForKafka(connection.kafka, 60_000, paths), waitForRedis(connection.redisUrl, 20_000)]);
@@ -444,13 +450,13 @@ export async function stackUp(options: { stackDir?: string; logger?: Logger } = 
 }
 
 /** The connection of a stack that was initialized before, without starting anything; null if none. */
-export function readStackConnection(stackDir = defaultStackDir()): StackConnection | null {
+export function readStackConnection(stackDir = DEFAULT_STACK_DIR): StackConnection | null {
   const paths = pathsOf(stackDir);
   if (!existsSync(paths.state) || !existsSync(paths.credentials)) return null;
   return connectionOf(paths, readJson<StackState>(paths.state).ports, readJson<StackCredentials>(paths.credentials));
 }
 
-export function stackStatus(stackDir = defaultStackDir()): { kafkaPid: number | null; redisPid: number | null } {
+export function stackStatus(stackDir = DEFAULT_STACK_DIR): { kafkaPid: number | null; redisPid: number | null } {
   const paths = pathsOf(stackDir);
   return { kafkaPid: runningPid(paths.kafkaPid, paths.root), redisPid: runningPid(paths.redisPid, paths.redisData) };
 }
@@ -479,7 +485,7 @@ async function stopProcess(pid: number, graceMs: number): Promise<void> {
 
 /** Stops exactly the processes this stack folder started; leaves anything else alone. */
 export async function stackDown(options: { stackDir?: string } = {}): Promise<{ stopped: string[] }> {
-  const paths = pathsOf(options.stackDir ?? defaultStackDir());
+  const paths = pathsOf(options.stackDir ?? DEFAULT_STACK_DIR);
   const stopped: string[] = [];
   const kafkaPid = runningPid(paths.kafkaPid, paths.root);
   const redisPid = runningPid(paths.redisPid, paths.redisData);
@@ -493,7 +499,7 @@ export async function stackDown(options: { stackDir?: string } = {}): Promise<{ 
 }
 
 /** Stops and starts the stack's Redis (a clean SHUTDOWN through SIGTERM), for persistence checks. */
-export async function restartStackRedis(stackDir = defaultStackDir()): Promise<void> {
+export async function restartStackRedis(stackDir = DEFAULT_STACK_DIR): Promise<void> {
   const paths = pathsOf(stackDir);
   const connection = readStackConnection(stackDir);
   if (!connection) throw new StackError('no local stack is initialized');
@@ -542,7 +548,7 @@ function initializedStack(stackDir: string): { paths: Paths; state: StackState; 
  * Stops the stack's broker, for fault tests: SIGTERM is a controlled shutdown (a clean log), SIGKILL a
  * crash (the broker recovers its logs on the next start). Resolves once the process is gone.
  */
-export async function stopStackKafka(stackDir = defaultStackDir(), signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
+export async function stopStackKafka(stackDir = DEFAULT_STACK_DIR, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
   const { paths } = initializedStack(stackDir);
   const startedAt = Date.now();
   const pid = runningPid(paths.kafkaPid, paths.root);
@@ -551,16 +557,20 @@ export async function stopStackKafka(stackDir = defaultStackDir(), signal: 'SIGT
 }
 
 /** Starts the stack's broker again (same ports, same data) and waits until it answers metadata requests. */
-export async function startStackKafka(stackDir = defaultStackDir(), timeoutMs = 120_000): Promise<{ started: boolean; readyInMs: number }> {
+export async function startStackKafka(
+  stackDir = DEFAULT_STACK_DIR,
+  timeoutMs = 120_000,
+  kafkaHeap = DEFAULT_KAFKA_HEAP,
+): Promise<{ started: boolean; readyInMs: number }> {
   const { paths, connection } = initializedStack(stackDir);
   const startedAt = Date.now();
-  const started = startKafka(paths);
+  const started = startKafka(paths, kafkaHeap);
   await waitForKafka(connection.kafka, timeoutMs, paths);
   return { started, readyInMs: Date.now() - startedAt };
 }
 
 /** Stops the stack's Redis: SIGTERM saves the append-only file first; SIGKILL may lose its last second. */
-export async function stopStackRedis(stackDir = defaultStackDir(), signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
+export async function stopStackRedis(stackDir = DEFAULT_STACK_DIR, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<StoppedProcess> {
   const { paths } = initializedStack(stackDir);
   const startedAt = Date.now();
   const pid = runningPid(paths.redisPid, paths.redisData);
@@ -569,7 +579,7 @@ export async function stopStackRedis(stackDir = defaultStackDir(), signal: 'SIGT
 }
 
 /** Starts the stack's Redis again (same port, same data) and waits until it answers PING. */
-export async function startStackRedis(stackDir = defaultStackDir(), timeoutMs = 20_000): Promise<{ started: boolean; readyInMs: number }> {
+export async function startStackRedis(stackDir = DEFAULT_STACK_DIR, timeoutMs = 20_000): Promise<{ started: boolean; readyInMs: number }> {
   const { paths, state, connection } = initializedStack(stackDir);
   const startedAt = Date.now();
   const started = startRedis(paths, state.ports, connection.credentials);

@@ -3,12 +3,12 @@
  * act as that principal: `bcss request --as vaph` must be vaph to the broker, since the ACLs and the
  * requests topic it may write to are what make it vaph to the switch.
  *
- * From the environment when KAFKA_BROKERS is set:
+ * From the settings (src/app/settings.ts) when they name brokers (KAFKA_BROKERS):
  *   - BCSS_PRINCIPAL_PASSWORD_<NAME> (NAME = the principal upper-cased, '-' as '_': SOURCE_ONSS), or
  *   - KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD when that username is the principal,
  *   - else the local stack's credentials, if the local stack is the broker KAFKA_BROKERS names;
- *   with KAFKA_SASL_MECHANISM (default scram-sha-512) and KAFKA_SSL=true.
- * Otherwise from the local stack (`.stack/credentials.json`, or BCSS_STACK_DIR).
+ *   with KAFKA_SASL_MECHANISM and KAFKA_SSL.
+ * Otherwise from the local stack (`credentials.json` in the settings' stack folder).
  */
 import type { KafkaConnection, SaslMechanism } from '../messaging/kafka-client.js';
 import { readStackConnection, type StackConnection } from './local-stack.js';
@@ -17,24 +17,39 @@ export class PrincipalConnectionError extends Error {
   override readonly name = 'PrincipalConnectionError';
 }
 
-const MECHANISMS: readonly SaslMechanism[] = ['scram-sha-512', 'scram-sha-256', 'plain'];
+export const PRINCIPAL_PASSWORD_PREFIX = 'BCSS_PRINCIPAL_PASSWORD_';
 
 /** `source-onss` → `BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS`. */
 export function principalPasswordVariable(principal: string): string {
-  return `BCSS_PRINCIPAL_PASSWORD_${principal.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  return `${PRINCIPAL_PASSWORD_PREFIX}${principal.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** The broker as the environment names it (KAFKA_*), checked by src/app/settings.ts. */
+export interface KafkaSettings {
+  /** KAFKA_BROKERS; null: the local stack's broker. */
+  readonly brokers: readonly string[] | null;
+  /** KAFKA_SASL_MECHANISM. */
+  readonly saslMechanism: SaslMechanism;
+  /** KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD: SASL is used only when both are set. */
+  readonly saslUsername: string | null;
+  readonly saslPassword: string | null;
+  /** KAFKA_SSL=true. */
+  readonly ssl: boolean;
+}
+
+/** The part of the settings (src/app/settings.ts) a principal's connection depends on. */
+export interface PrincipalConnectionSettings {
+  readonly kafka: KafkaSettings;
+  /** BCSS_PRINCIPAL_PASSWORD_<NAME> values, by variable name. */
+  readonly principalPasswords: Readonly<Record<string, string>>;
+  /** The local stack's folder. */
+  readonly stackDir: string;
 }
 
 export interface PrincipalConnectionOptions {
-  readonly env?: NodeJS.ProcessEnv;
-  /** Reads the local stack; default `readStackConnection()`. */
+  readonly settings: PrincipalConnectionSettings;
+  /** Reads the local stack; default `readStackConnection(settings.stackDir)`. */
   readonly readStack?: () => StackConnection | null;
-}
-
-function splitBrokers(list: string): string[] {
-  return list
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
 }
 
 function sameBrokers(a: readonly string[], b: readonly string[]): boolean {
@@ -51,22 +66,17 @@ function stackPassword(stack: StackConnection, principal: string): string {
   return password;
 }
 
-export function principalConnection(principal: string, options: PrincipalConnectionOptions = {}): KafkaConnection {
-  const env = options.env ?? process.env;
-  const readStack = options.readStack ?? (() => readStackConnection());
+export function principalConnection(principal: string, options: PrincipalConnectionOptions): KafkaConnection {
+  const { kafka, principalPasswords, stackDir } = options.settings;
+  const readStack = options.readStack ?? (() => readStackConnection(stackDir));
   if (principal.trim() === '') throw new PrincipalConnectionError('no principal named');
   const clientId = `bcss-${principal}`;
 
-  if (env.KAFKA_BROKERS) {
-    const brokers = splitBrokers(env.KAFKA_BROKERS);
-    const mechanism = (env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512') as SaslMechanism;
-    if (!MECHANISMS.includes(mechanism)) {
-      throw new PrincipalConnectionError(`KAFKA_SASL_MECHANISM must be ${MECHANISMS.join(', ')}, not ${mechanism}`);
-    }
-    const ssl = env.KAFKA_SSL === 'true';
+  if (kafka.brokers !== null) {
+    const brokers = kafka.brokers;
     const variable = principalPasswordVariable(principal);
-    let password = env[variable];
-    if (!password && env.KAFKA_SASL_USERNAME === principal) password = env.KAFKA_SASL_PASSWORD;
+    let password = principalPasswords[variable];
+    if (!password && kafka.saslUsername === principal) password = kafka.saslPassword ?? undefined;
     if (!password) {
       // The local stack's connection.env names its admin user: its principals are in its credentials file.
       const stack = readStack();
@@ -77,7 +87,7 @@ export function principalConnection(principal: string, options: PrincipalConnect
         `no password for principal "${principal}": set ${variable}, or KAFKA_SASL_USERNAME=${principal} with KAFKA_SASL_PASSWORD`,
       );
     }
-    return { brokers, sasl: { mechanism, username: principal, password }, ssl, clientId };
+    return { brokers, sasl: { mechanism: kafka.saslMechanism, username: principal, password }, ssl: kafka.ssl, clientId };
   }
 
   const stack = readStack();

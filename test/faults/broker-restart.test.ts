@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplyRecord } from '../../src/gateway/exchange-messages.js';
+import { loadSettings } from '../../src/app/settings.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { startStackKafka, stackStatus, stopStackKafka } from '../../src/stack/local-stack.js';
@@ -34,6 +35,8 @@ import {
 
 const stack = testStack();
 const stackDir = stack.mode === 'local' ? stack.stackDir : null;
+/** The heap the stack's broker was started with (BCSS_KAFKA_HEAP), for its restart. */
+const { kafkaHeap } = loadSettings();
 
 /** Published at once before the stop: a backlog the gateway is in the middle of when the broker goes. */
 const BEFORE = 3_000;
@@ -62,7 +65,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
 
   /** The broker must run when this file ends, whatever happened: later test files depend on it. */
   const ensureBroker = async () => {
-    if (stackDir !== null && stackStatus(stackDir).kafkaPid === null) await startStackKafka(stackDir, 150_000);
+    if (stackDir !== null && stackStatus(stackDir).kafkaPid === null) await startStackKafka(stackDir, 150_000, kafkaHeap);
   };
 
   beforeAll(async () => {
@@ -170,7 +173,7 @@ describe.skipIf(stackDir === null)(`broker restart mid-stream (local stack only;
       await sleep(DOWN_MS);
     } finally {
       restartAt = Date.now();
-      const started = await startStackKafka(stackDir as string, 150_000);
+      const started = await startStackKafka(stackDir as string, 150_000, kafkaHeap);
       readyAt = Date.now();
       readyInMs = started.readyInMs;
     }

@@ -29,6 +29,7 @@ import {
   type VerifiedRecord,
 } from '../../src/audit/seal-chain.js';
 import { developmentKeyPath, loadSealKey, loadVerifyKey, publicKeyPem, SealKeyError } from '../../src/audit/seal-key.js';
+import { loadSettings, sealKeySources } from '../../src/app/settings.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const keyId = keyIdOf(publicKey);
@@ -223,18 +224,20 @@ describe('checkPartition', () => {
 });
 
 describe('the seal key', () => {
+  /** The key sources as the settings read them from this environment. */
+  const fromEnv = (env: NodeJS.ProcessEnv) => sealKeySources(loadSettings(env));
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
   it('comes from BCSS_AUDIT_SEAL_KEY or the file BCSS_AUDIT_SEAL_KEY_FILE names, and must be Ed25519', () => {
-    expect(loadSealKey({ env: { BCSS_AUDIT_SEAL_KEY: pem } })).toMatchObject({ keyId, source: 'BCSS_AUDIT_SEAL_KEY' });
+    expect(loadSealKey(fromEnv({ BCSS_AUDIT_SEAL_KEY: pem }))).toMatchObject({ keyId, source: 'BCSS_AUDIT_SEAL_KEY' });
     const dir = mkdtempSync(join(tmpdir(), 'seal-key-'));
     try {
       const file = join(dir, 'seal.pem');
       writeFileSync(file, pem, { mode: 0o600 });
-      expect(loadSealKey({ env: { BCSS_AUDIT_SEAL_KEY_FILE: file } }).keyId).toBe(keyId);
+      expect(loadSealKey(fromEnv({ BCSS_AUDIT_SEAL_KEY_FILE: file })).keyId).toBe(keyId);
       const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      expect(() => loadSealKey({ env: { BCSS_AUDIT_SEAL_KEY: ec } })).toThrow(/an Ed25519 key is needed, not ec/);
-      expect(() => loadSealKey({ env: { BCSS_AUDIT_SEAL_KEY: 'not a key' } })).toThrow(SealKeyError);
+      expect(() => loadSealKey(fromEnv({ BCSS_AUDIT_SEAL_KEY: ec }))).toThrow(/an Ed25519 key is needed, not ec/);
+      expect(() => loadSealKey(fromEnv({ BCSS_AUDIT_SEAL_KEY: 'not a key' }))).toThrow(SealKeyError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -243,11 +246,11 @@ describe('the seal key', () => {
   it('else is the local stack\'s development key, made once (0600) by the sealer, only read by verification', () => {
     const stackDir = mkdtempSync(join(tmpdir(), 'seal-stack-'));
     try {
-      expect(() => loadVerifyKey({ env: {}, stackDir })).toThrow(/no audit seal key/);
-      const made = loadSealKey({ env: {}, stackDir, createDevelopmentKey: true });
+      expect(() => loadVerifyKey(fromEnv({ BCSS_STACK_DIR: stackDir }))).toThrow(/no audit seal key/);
+      const made = loadSealKey({ ...fromEnv({ BCSS_STACK_DIR: stackDir }), createDevelopmentKey: true });
       expect(statSync(developmentKeyPath(stackDir)).mode & 0o777).toBe(0o600);
-      expect(loadSealKey({ env: {}, stackDir, createDevelopmentKey: true }).keyId).toBe(made.keyId);
-      expect(loadVerifyKey({ env: {}, stackDir }).keyId).toBe(made.keyId);
+      expect(loadSealKey({ ...fromEnv({ BCSS_STACK_DIR: stackDir }), createDevelopmentKey: true }).keyId).toBe(made.keyId);
+      expect(loadVerifyKey(fromEnv({ BCSS_STACK_DIR: stackDir })).keyId).toBe(made.keyId);
     } finally {
       rmSync(stackDir, { recursive: true, force: true });
     }
@@ -256,12 +259,12 @@ describe('the seal key', () => {
   it('is checked with BCSS_AUDIT_VERIFY_KEY or --public-key, which only need the public half', () => {
     const publicPem = publicKeyPem(publicKey);
     expect(publicPem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
-    expect(loadVerifyKey({ env: { BCSS_AUDIT_VERIFY_KEY: publicPem } }).keyId).toBe(keyId);
+    expect(loadVerifyKey(fromEnv({ BCSS_AUDIT_VERIFY_KEY: publicPem })).keyId).toBe(keyId);
     const dir = mkdtempSync(join(tmpdir(), 'seal-pub-'));
     try {
       const file = join(dir, 'seal.pub.pem');
       writeFileSync(file, publicPem);
-      expect(loadVerifyKey({ env: { BCSS_AUDIT_VERIFY_KEY: 'ignored: the option comes first' }, publicKeyFile: file }).keyId).toBe(keyId);
+      expect(loadVerifyKey({ ...fromEnv({ BCSS_AUDIT_VERIFY_KEY: 'ignored: the option comes first' }), publicKeyFile: file }).keyId).toBe(keyId);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

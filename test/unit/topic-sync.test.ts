@@ -4,7 +4,7 @@
  * the retention read from the environment.
  */
 import { describe, expect, it } from 'vitest';
-import { retentionFromEnv } from '../../src/cli/topics-command.js';
+import { loadSettings } from '../../src/app/settings.js';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
 import { diffTopics, formatTopicDrift, type TopicDrift } from '../../src/gateway/topic-sync.js';
@@ -198,7 +198,9 @@ describe('formatTopicDrift', () => {
   });
 });
 
-describe('retentionFromEnv', () => {
+describe('the retention settings', () => {
+  const retentionFromEnv = (env: NodeJS.ProcessEnv) => loadSettings(env).retention;
+
   it('the defaults when nothing (or an empty value) is set', () => {
     expect(retentionFromEnv({})).toEqual(DEFAULT_RETENTION);
     expect(retentionFromEnv({ BCSS_SOURCE_RETENTION_MS: '', BCSS_DELIVERY_RETENTION_MS: '', BCSS_CONSULTATION_RETENTION_MS: '' })).toEqual(DEFAULT_RETENTION);

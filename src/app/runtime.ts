@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { loadAuthorizations } from '../config/load-authorizations.js';
 import { loadCatalogue } from '../config/load-catalogue.js';
-import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../config/project-paths.js';
+import { SCHEMA_DIR } from '../config/project-paths.js';
 import type { Catalogue } from '../domain/catalogue.js';
 import type { Deliberation } from '../domain/deliberation.js';
 import { loadInstitutions, type Institutions } from '../config/load-institutions.js';
-import { createLogger, type Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
-import { createKafkaClient, type KafkaClient, type KafkaConnection, type SaslMechanism } from '../messaging/kafka-client.js';
+import { createKafkaClient, type KafkaClient, type KafkaConnection } from '../messaging/kafka-client.js';
 import { topicNames, type TopicNames } from '../messaging/topics.js';
 import { readStackConnection, stackUp } from '../stack/local-stack.js';
 import { principalConnection } from '../stack/principal-connection.js';
@@ -15,13 +15,16 @@ import { payloadRecordNames } from '../config/payload-records.js';
 import { createDirectoryStore, type DirectoryStore } from '../store/directory-store.js';
 import { redisKeys } from '../store/keys.js';
 import { createRedisClient, type RedisClient } from '../store/redis-connection.js';
+import { environmentKafkaConnection, loadSettings, settingsLogger, type Settings } from './settings.js';
 
 /**
- * Where the CLI and the gateway find Kafka and Redis: the environment (KAFKA_BROKERS, REDIS_URL, ...)
- * when set; else the local stack — started if `startStack` (npm start), or only read if already
+ * Where the CLI and the gateway find Kafka and Redis: the settings' KAFKA_BROKERS and REDIS_URL when
+ * set; else the local stack — started if `startStack` (npm start), or only read if already
  * initialized (other commands).
  */
 export interface Runtime {
+  /** The environment as read at creation (src/app/settings.ts). */
+  readonly settings: Settings;
   readonly logger: Logger;
   readonly kafka: KafkaConnection;
   readonly client: KafkaClient;
@@ -48,32 +51,32 @@ export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';
 }
 
-export async function createRuntime(options: { startStack?: boolean; logger?: Logger } = {}): Promise<Runtime> {
-  const logger = options.logger ?? createLogger();
-  const env = process.env;
+export interface RuntimeOptions {
+  /** Start the local stack when the settings name no broker (npm start); otherwise only read it. */
+  readonly startStack?: boolean;
+  /** Default: as the settings say, level `info`. */
+  readonly logger?: Logger;
+  /** Default: read from the environment now. */
+  readonly settings?: Settings;
+}
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const settings = options.settings ?? loadSettings();
+  const logger = options.logger ?? settingsLogger(settings, { level: 'info' });
   let kafka: KafkaConnection;
   let redisUrl: string;
   let source: Runtime['source'];
   let startedStack = false;
-  if (env.KAFKA_BROKERS && env.REDIS_URL) {
-    const username = env.KAFKA_SASL_USERNAME;
-    const password = env.KAFKA_SASL_PASSWORD;
-    const mechanism = (env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512') as SaslMechanism;
-    if (!['scram-sha-512', 'scram-sha-256', 'plain'].includes(mechanism)) {
-      throw new RuntimeError(`KAFKA_SASL_MECHANISM must be scram-sha-512, scram-sha-256 or plain, not ${mechanism}`);
-    }
-    kafka = {
-      brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
-      ...(username && password ? { sasl: { mechanism, username, password } } : {}),
-      ssl: env.KAFKA_SSL === 'true',
-    };
-    redisUrl = env.REDIS_URL;
+  const environment = environmentKafkaConnection(settings.kafka);
+  if (environment && settings.redisUrl !== null) {
+    kafka = environment;
+    redisUrl = settings.redisUrl;
     source = 'environment';
-  } else if (env.KAFKA_BROKERS || env.REDIS_URL) {
+  } else if (environment || settings.redisUrl !== null) {
     throw new RuntimeError('set both KAFKA_BROKERS and REDIS_URL, or neither (to use the local stack)');
   } else {
-    const up = options.startStack ? await stackUp({ logger }) : null;
-    const stack = up ?? readStackConnection();
+    const up = options.startStack ? await stackUp({ logger, stackDir: settings.stackDir, kafkaHeap: settings.kafkaHeap }) : null;
+    const stack = up ?? readStackConnection(settings.stackDir);
     startedStack = up !== null && (up.started.kafka || up.started.redis);
     if (!stack) {
       throw new RuntimeError('no Kafka configured: set KAFKA_BROKERS and REDIS_URL, or start the local stack with `npm run stack:up`');
@@ -82,8 +85,7 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
     redisUrl = stack.redisUrl;
     source = 'local stack';
   }
-  const prefix = env.BCSS_TOPIC_PREFIX ?? 'bcss';
-  const configDir = env.BCSS_CONFIG_DIR ?? DEFAULT_CONFIG_DIR;
+  const configDir = settings.configDir;
   // Configuration is read and validated once, before anything connects: a bad file stops the start
   // with its name, the path inside it and the reason (ConfigError).
   const catalogue = loadCatalogue(join(configDir, 'catalogue'), { schemasDir: SCHEMA_DIR });
@@ -97,21 +99,22 @@ export async function createRuntime(options: { startStack?: boolean; logger?: Lo
     }
   }
   return {
+    settings,
     logger,
     kafka,
     client: createKafkaClient(kafka, logger),
     codec: loadAvroCodec(SCHEMA_DIR),
-    topics: topicNames(prefix),
+    topics: topicNames(settings.topicPrefix),
     institutions,
     catalogue,
     deliberations,
     redisUrl,
     redis: (role) => createRedisClient(redisUrl, { role, logger }),
-    directoryStore: (redis) => createDirectoryStore(redis, redisKeys(env.BCSS_REDIS_PREFIX ?? prefix)),
+    directoryStore: (redis) => createDirectoryStore(redis, redisKeys(settings.redisPrefix)),
     source,
     startedStack,
     payloadRecords: payloadRecordNames(catalogue, SCHEMA_DIR),
-    clientFor: (principal) => createKafkaClient(principalConnection(principal), logger),
-    redisPrefix: env.BCSS_REDIS_PREFIX ?? prefix,
+    clientFor: (principal) => createKafkaClient(principalConnection(principal, { settings }), logger),
+    redisPrefix: settings.redisPrefix,
   };
 }

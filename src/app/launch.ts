@@ -2,7 +2,7 @@ import { createDirectoryClient } from '../client/directory-client.js';
 import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../gateway/access-control.js';
 import { publishAuthorizations } from '../gateway/authorization-publisher.js';
-import { DEFAULT_MAX_PENDING, DEFAULT_QUEUE_ALLOWANCE_MS, DEFAULT_SOURCE_TIMEOUT_MS, startGateway } from '../gateway/gateway.js';
+import { DEFAULT_QUEUE_ALLOWANCE_MS, startGateway } from '../gateway/gateway.js';
 import { diffTopics, formatTopicDrift } from '../gateway/topic-sync.js';
 import { topicSpecs } from '../gateway/topology.js';
 import type { Logger } from '../logging/logger.js';
@@ -17,7 +17,7 @@ import { loadSealKey } from '../audit/seal-key.js';
 import { startGatewayMonitor } from '../observability/gateway-monitor.js';
 import { createPrometheusMetrics, startHealthServer } from '../observability/metrics.js';
 import type { Runtime } from './runtime.js';
-import { retentionFromEnv } from './topics-command.js';
+import { sealKeySources } from './settings.js';
 
 /**
  * Everything `bcss start` runs, as one call that `bcss demo` can reuse when no gateway is running:
@@ -41,30 +41,13 @@ export interface LaunchedSwitch {
   stop(): Promise<void>;
 }
 
-/** BCSS_HTTP_PORT: a port, 0 for any free one, `off` for none; default 9464. */
-function httpPortFromEnv(): number | null {
-  const text = process.env.BCSS_HTTP_PORT;
-  if (text === undefined || text === '') return 9464;
-  if (text === 'off') return null;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`BCSS_HTTP_PORT must be a port, 0 or off, not ${text}`);
-  return port;
-}
-
-export function positiveIntFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, not ${text}`);
-  return value;
-}
-
 export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Promise<LaunchedSwitch> {
   const log = runtime.logger.child({ module: 'launch' });
   const local = runtime.source === 'local stack';
+  const { settings } = runtime;
   const admin = await runtime.client.admin();
   try {
-    const specs = topicSpecs(runtime.topics, runtime.institutions, { retention: retentionFromEnv(process.env) });
+    const specs = topicSpecs(runtime.topics, runtime.institutions, { retention: settings.retention });
     const created = await admin.ensureTopics(specs);
     if (created.length > 0) log.info({ created: created.length }, 'topics created');
     // An existing topic keeps its configuration: say so when it is not what the switch expects.
@@ -95,7 +78,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
     redis.disconnect();
   };
   try {
-    const sourceTimeoutMs = options.sourceTimeoutMs ?? positiveIntFromEnv('BCSS_SOURCE_TIMEOUT_MS', DEFAULT_SOURCE_TIMEOUT_MS);
+    const sourceTimeoutMs = options.sourceTimeoutMs ?? settings.gateway.sourceTimeoutMs;
     const metrics = createPrometheusMetrics();
     const directoryStore = runtime.directoryStore(redis);
     const pendingStore = createPendingStore(redis, redisKeys(runtime.redisPrefix));
@@ -124,8 +107,8 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
         pendingStore,
         logger: runtime.logger,
         sourceTimeoutMs,
-        maxPending: positiveIntFromEnv('BCSS_MAX_PENDING', DEFAULT_MAX_PENDING),
-        answerDeadlineMs: positiveIntFromEnv('BCSS_ANSWER_DEADLINE_MS', sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS),
+        maxPending: settings.gateway.maxPending,
+        answerDeadlineMs: settings.gateway.answerDeadlineMs ?? sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS,
       }),
     );
     const monitor = startGatewayMonitor({
@@ -137,7 +120,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
       logger: runtime.logger,
     });
     running.push(monitor);
-    const wantedPort = httpPortFromEnv();
+    const wantedPort = settings.gateway.httpPort;
     let httpPort: number | null = null;
     if (wantedPort !== null) {
       const http = await startHealthServer({ port: wantedPort, registry: metrics.registry, health: monitor.health, logger: runtime.logger });
@@ -148,7 +131,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
     if (options.sealer) {
       // Without a key outside the local stack, SealKeyError stops the start: an unsealed trail must be
       // a decision (--no-sealer), not an accident.
-      const key = loadSealKey({ createDevelopmentKey: local });
+      const key = loadSealKey({ ...sealKeySources(settings), createDevelopmentKey: local });
       running.push(
         await startAuditSealer({
           client: clientFor(runtime.institutions.sealer),

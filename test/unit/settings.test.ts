@@ -1,0 +1,131 @@
+/**
+ * The environment read once (src/app/settings.ts): each variable's default as docs/operations.md lists
+ * it, the values it accepts, and an error that names the variable for any other value.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { environmentKafkaConnection, loadSettings, SettingsError } from '../../src/app/settings.js';
+import { DEFAULT_CONFIG_DIR, PROJECT_ROOT } from '../../src/config/project-paths.js';
+import { DEFAULT_MAX_PENDING, DEFAULT_SOURCE_TIMEOUT_MS } from '../../src/gateway/gateway.js';
+import { DEFAULT_RETENTION } from '../../src/gateway/topology.js';
+import { principalConnection } from '../../src/stack/principal-connection.js';
+
+describe('loadSettings', () => {
+  it('the documented defaults when nothing is set', () => {
+    expect(loadSettings({})).toEqual({
+      kafka: { brokers: null, saslMechanism: 'scram-sha-512', saslUsername: null, saslPassword: null, ssl: false },
+      redisUrl: null,
+      topicPrefix: 'bcss',
+      redisPrefix: 'bcss',
+      configDir: DEFAULT_CONFIG_DIR,
+      stackDir: join(PROJECT_ROOT, '.stack'),
+      kafkaHeap: '768m',
+      gateway: { sourceTimeoutMs: DEFAULT_SOURCE_TIMEOUT_MS, maxPending: DEFAULT_MAX_PENDING, answerDeadlineMs: null, httpPort: 9464 },
+      retention: DEFAULT_RETENTION,
+      audit: { sealKey: null, sealKeyFile: null, verifyKey: null },
+      log: { level: null, format: null, color: true },
+      principalPasswords: {},
+    });
+    expect(DEFAULT_SOURCE_TIMEOUT_MS).toBe(30_000);
+    expect(DEFAULT_MAX_PENDING).toBe(20_000);
+  });
+
+  it('an empty value counts as unset', () => {
+    expect(loadSettings({ BCSS_TOPIC_PREFIX: '', KAFKA_BROKERS: '', BCSS_HTTP_PORT: '', LOG_LEVEL: '', NO_COLOR: '' })).toEqual(loadSettings({}));
+  });
+
+  it('reads every variable into its field', () => {
+    const settings = loadSettings({
+      KAFKA_BROKERS: ' k1:9092, k2:9092 ,',
+      REDIS_URL: 'redis://:pw@r:6379',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'admin',
+      KAFKA_SASL_PASSWORD: 'secret',
+      KAFKA_SSL: 'true',
+      BCSS_TOPIC_PREFIX: 't-1',
+      BCSS_REDIS_PREFIX: 'r-1',
+      BCSS_CONFIG_DIR: '/etc/bcss',
+      BCSS_STACK_DIR: 'relative/stack',
+      BCSS_KAFKA_HEAP: '2g',
+      BCSS_SOURCE_TIMEOUT_MS: '5000',
+      BCSS_MAX_PENDING: '10',
+      BCSS_ANSWER_DEADLINE_MS: '9000',
+      BCSS_HTTP_PORT: 'off',
+      BCSS_AUDIT_SEAL_KEY: 'pem',
+      BCSS_AUDIT_SEAL_KEY_FILE: '/keys/seal.pem',
+      BCSS_AUDIT_VERIFY_KEY: 'public pem',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+      NO_COLOR: '1',
+      BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS: 'onss-pw',
+      UNRELATED: 'ignored',
+    });
+    expect(settings).toMatchObject({
+      kafka: { brokers: ['k1:9092', 'k2:9092'], saslMechanism: 'plain', saslUsername: 'admin', saslPassword: 'secret', ssl: true },
+      redisUrl: 'redis://:pw@r:6379',
+      topicPrefix: 't-1',
+      redisPrefix: 'r-1',
+      configDir: '/etc/bcss',
+      stackDir: join(process.cwd(), 'relative/stack'),
+      kafkaHeap: '2g',
+      gateway: { sourceTimeoutMs: 5000, maxPending: 10, answerDeadlineMs: 9000, httpPort: null },
+      audit: { sealKey: 'pem', sealKeyFile: '/keys/seal.pem', verifyKey: 'public pem' },
+      log: { level: 'debug', format: 'json', color: false },
+      principalPasswords: { BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS: 'onss-pw' },
+    });
+    expect(loadSettings({ BCSS_HTTP_PORT: '0' }).gateway.httpPort).toBe(0);
+    expect(loadSettings({ BCSS_TOPIC_PREFIX: 't-2' }).redisPrefix).toBe('t-2');
+  });
+
+  it('is frozen, nested objects included', () => {
+    const settings = loadSettings({ KAFKA_BROKERS: 'k:1' });
+    expect(Object.isFrozen(settings)).toBe(true);
+    expect(Object.isFrozen(settings.kafka)).toBe(true);
+    expect(Object.isFrozen(settings.kafka.brokers)).toBe(true);
+    expect(Object.isFrozen(settings.retention)).toBe(true);
+    expect(Object.isFrozen(settings.principalPasswords)).toBe(true);
+  });
+
+  it.each([
+    ['KAFKA_SASL_MECHANISM', 'gssapi', 'scram-sha-512, scram-sha-256 or plain'],
+    ['KAFKA_SSL', '1', 'true or false'],
+    ['KAFKA_BROKERS', ' , ', 'a comma-separated list of host:port'],
+    ['BCSS_TOPIC_PREFIX', 'bcss/prod', "letters, digits, '.', '_' or '-'"],
+    ['BCSS_REDIS_PREFIX', 'a b', "letters, digits, '.', '_' or '-'"],
+    ['BCSS_SOURCE_TIMEOUT_MS', '0', 'a positive whole number'],
+    ['BCSS_MAX_PENDING', '2.5', 'a positive whole number'],
+    ['BCSS_ANSWER_DEADLINE_MS', 'soon', 'a positive whole number'],
+    ['BCSS_HTTP_PORT', '70000', 'a port, 0 or off'],
+    ['BCSS_HTTP_PORT', 'on', 'a port, 0 or off'],
+    ['BCSS_KAFKA_HEAP', '768 MB', 'a JVM memory size such as 768m or 2g'],
+    ['LOG_LEVEL', 'verbose', 'fatal, error, warn, info, debug, trace, silent'],
+    ['LOG_FORMAT', 'text', 'json or pretty'],
+  ])('rejects %s=%j, naming the variable', (name, value, rule) => {
+    expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
+    expect(() => loadSettings({ [name]: value })).toThrow(`${name} must be ${rule}, not ${value}`);
+  });
+
+  it('names every invalid variable at once', () => {
+    expect(() => loadSettings({ BCSS_MAX_PENDING: '-1', KAFKA_SSL: 'yes' })).toThrow(
+      'KAFKA_SSL must be true or false, not yes; BCSS_MAX_PENDING must be a positive whole number, not -1',
+    );
+  });
+
+  it('the environment connection: SASL only with both username and password', () => {
+    expect(environmentKafkaConnection(loadSettings({}).kafka)).toBeNull();
+    expect(environmentKafkaConnection(loadSettings({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'admin' }).kafka)).toEqual({ brokers: ['k:1'], ssl: false });
+    expect(environmentKafkaConnection(loadSettings({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'a', KAFKA_SASL_PASSWORD: 'p' }).kafka)).toEqual({
+      brokers: ['k:1'],
+      sasl: { mechanism: 'scram-sha-512', username: 'a', password: 'p' },
+      ssl: false,
+    });
+  });
+
+  it("a principal's password from BCSS_PRINCIPAL_PASSWORD_<NAME>, else KAFKA_SASL_* when it names the principal", () => {
+    const noStack = () => null;
+    const settings = loadSettings({ KAFKA_BROKERS: 'k:1', BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS: 'onss-pw', KAFKA_SASL_USERNAME: 'vaph', KAFKA_SASL_PASSWORD: 'vaph-pw' });
+    expect(principalConnection('source-onss', { settings, readStack: noStack }).sasl).toEqual({ mechanism: 'scram-sha-512', username: 'source-onss', password: 'onss-pw' });
+    expect(principalConnection('vaph', { settings, readStack: noStack }).sasl?.password).toBe('vaph-pw');
+    expect(() => principalConnection('magda', { settings, readStack: noStack })).toThrow(/set BCSS_PRINCIPAL_PASSWORD_MAGDA/);
+  });
+});
