@@ -20,9 +20,9 @@ import {
 import { RequestInputError, type RequestInput, type RequestRecord } from '../../src/client/request-input.js';
 import { PROJECT_ROOT } from '../../src/config/project-paths.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { createKafkaClient, type MessageConsumer, type MessageProducer } from '../../src/messaging/kafka-client.js';
+import { createKafkaClient, type MessageProducer } from '../../src/messaging/kafka-client.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
-import { uniqueName, waitFor } from '../support/kafka-helpers.js';
+import { startTopicReader, uniqueName, waitFor, waitUntilRead } from '../support/kafka-helpers.js';
 import { connectionAs, testStack } from '../support/stack-context.js';
 
 const INSTITUTION = 'vaph';
@@ -42,11 +42,6 @@ async function startTestGateway(fx: GatewayFixture) {
   let outstanding = 0;
   let maxOutstanding = 0;
   const producer: MessageProducer = await fx.client.producer();
-  const consumer: MessageConsumer = await fx.client.consumer({
-    groupId: uniqueName(`${fx.topics.prefix}.test-gateway`),
-    topics: [fx.topics.requests(INSTITUTION)],
-    fromBeginning: true,
-  });
   const repliesTopic = fx.topics.replies(INSTITUTION);
 
   const reply = (request: RequestRecord, fields: Partial<ReplyRecord>): ReplyRecord => {
@@ -128,8 +123,8 @@ async function startTestGateway(fx: GatewayFixture) {
     }
   };
 
-  await consumer.run(async (batch) => {
-    for (const message of batch.messages) {
+  const reader = await startTopicReader(fx.client.connection, { groupId: uniqueName(`${fx.topics.prefix}.test-gateway`), topics: [fx.topics.requests(INSTITUTION)] }, (messages) => {
+    for (const message of messages) {
       if (!message.value) continue;
       const record = fx.codec.decode<RequestRecord>(REQUEST_RECORD, message.value);
       seen.push({ record, key: message.key?.toString() ?? null, at: Date.now() });
@@ -148,8 +143,10 @@ async function startTestGateway(fx: GatewayFixture) {
       maxOutstanding = 0;
       outstanding = 0;
     },
+    /** Waits until it has read every request on the topic so far: then `seen` holds them all. */
+    readAll: () => waitUntilRead(fx.admin, [reader], { what: 'the test gateway' }),
     async stop() {
-      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+      await Promise.allSettled([reader.stop(), producer.disconnect()]);
     },
   };
 }
@@ -303,7 +300,7 @@ describe('exchange client (the test plays the switch)', () => {
       ])
       .catch((e: unknown) => e);
     expect(many).toMatchObject({ name: 'RequestInputError', field: 'employer', index: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    await gateway.readAll();
     expect(gateway.seen.length).toBe(before);
   });
 

@@ -21,6 +21,7 @@ import {
 import { runTransactionalPipeline, type RunningPipeline } from '../../src/messaging/transactional-pipeline.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
 import { waitFor } from '../support/kafka-helpers.js';
+import { rawKafka } from '../support/raw-kafka.js';
 import { connectionAs, testStack } from '../support/stack-context.js';
 
 /** Denials are answered at once; a check that has not failed within this time has failed to fail. */
@@ -80,7 +81,7 @@ describe('principal isolation by the computed ACLs', () => {
     topic: string,
     { untilJoined = false } = {},
   ): Promise<{ joined: true } | { crash: MessagingError }> {
-    const kafka = createKafkaClient(as(principal), silentLogger).raw;
+    const kafka = rawKafka(as(principal));
     const consumer = kafka.consumer({
       groupId,
       readUncommitted: false,

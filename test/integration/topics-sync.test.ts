@@ -6,7 +6,8 @@
  * command runs with its output captured, as an operator would run it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { retentionFromEnv, runTopicsSyncCommand } from '../../src/cli/topics-command.js';
+import { loadSettings } from '../../src/app/settings.js';
+import { runTopicsSyncCommand } from '../../src/cli/topics-command.js';
 import type { AclCommandIo } from '../../src/cli/acl-command.js';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
@@ -67,7 +68,7 @@ describe('bcss topics sync on the real broker', () => {
     ...(stack.kafka.ssl ? { KAFKA_SSL: 'true' } : {}),
   };
   // As `bcss start` computes them (launch.ts), from the same environment the command reads.
-  const specs: TopicSpec[] = topicSpecs(topics, institutions, { retention: retentionFromEnv(env) });
+  const specs: TopicSpec[] = topicSpecs(topics, institutions, { retention: loadSettings(env).retention });
   const drifted = topics.sourceReplies('onss');
   const untouched = topics.sourceRequests('onss');
   let admin: KafkaAdmin;
@@ -134,7 +135,7 @@ describe('bcss topics sync on the real broker', () => {
       `dry run, nothing changed: would create 0, reconfigure 1; unchanged ${specs.length - 1}`,
       '',
     ]);
-    // Unchanged on the broker, even a while later.
+    // Unchanged on the broker, even a while later: a fixed wait, a topic's configuration being no message settled() could wait for.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await configOf(drifted)).toMatchObject({ 'retention.ms': LOOSENED, 'segment.ms': String(SOURCE_MS / 6), ...FOREIGN });
 

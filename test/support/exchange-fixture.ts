@@ -17,16 +17,16 @@ import {
 import { startGateway } from '../../src/gateway/gateway.js';
 import { MUTATION_RECORD, type SourceMutationRecord } from '../../src/gateway/mutation-pipeline.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import type { InMessage, MessageConsumer, MessageProducer } from '../../src/messaging/kafka-client.js';
+import type { InMessage, MessageProducer } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { RunningPipeline } from '../../src/messaging/transactional-pipeline.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';
-import { startSourceSimulators } from '../../src/sources/simulator-service.js';
+import { SIMULATED_SOURCES, startSourceSimulators } from '../../src/sources/simulator-service.js';
 import { createSyntheticPopulation } from '../../src/sources/synthetic-population.js';
 import { createPendingStore, type PendingStore } from '../../src/store/pending-store.js';
 import { redisKeys } from '../../src/store/keys.js';
 import { createGatewayFixture, type GatewayFixture } from './gateway-fixture.js';
-import { uniqueName, waitFor } from './kafka-helpers.js';
+import { matchingTopics, startTopicReader, topicEnds, uniqueName, waitFor, waitUntilRead, type TopicEnds, type TopicReader } from './kafka-helpers.js';
 import type { TestStack } from './stack-context.js';
 
 /**
@@ -120,9 +120,10 @@ export interface ExchangeFixture extends GatewayFixture {
   /**
    * Keeps every message committed on these topics, from their beginning, decoded and with its place,
    * key and headers: for what `replies` cannot tell apart (replies without a requestId, dead letters,
-   * the audit trail as it grows) without joining a new consumer group at each look. Stopped by close().
+   * the audit trail as it grows) without joining a new consumer group at each look. A pattern stands
+   * for the topics it matches now. settled() waits for it too. Stopped by close().
    */
-  collect<T>(topics: readonly string[], decode: (message: InMessage) => T): Promise<TopicCollector<T>>;
+  collect<T>(topics: ReadonlyArray<string | RegExp>, decode: (message: InMessage) => T): Promise<TopicCollector<T>>;
   /** Same end state as close(), every running part being stopped at the same time rather than in turn. */
   closeAtOnce(): Promise<void>;
   /** The Avro record name of each service's payload (`dimona` → `be.bcss.gateway.payload.DimonaPayload`). */
@@ -135,11 +136,25 @@ export interface ExchangeFixture extends GatewayFixture {
   /**
    * Waits until the gateway's mutation pipeline (started by startGateway) has committed its position
    * past every message on the sources' mutations topics. Its outputs are committed in the same
-   * transactions, so by then every Mutation, audit record and dead letter they gave is readable. For
-   * mutations published outside a transaction (as sendMutation does): a transaction's commit marker
-   * takes an offset the pipeline never consumes.
+   * transactions, so by then every Mutation, audit record and dead letter they gave is readable (the
+   * collectors may still be reading them: settled() waits for those too).
    */
   waitForMutationsProcessed(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until nothing more can come of what was sent so far. First every pipeline started through
+   * this fixture (startGateway, startSimulators, startDirectory) must have committed its consumer
+   * group's position past the last record of each of its input topics, with no input growing while
+   * that is checked; then the reply reader behind `replies` and every `collect` collector must have
+   * read its topics to the ends they had at that point. That is enough because every pipeline
+   * consumes read_committed and commits its input offsets in the transaction that writes its outputs:
+   * a group's position past a record means that record's outputs are committed, so with nothing left
+   * to consume anywhere and the readers at the ends, every output there will be is read. (The end of
+   * an input written in transactions is a commit marker that a group never commits past: a reader of
+   * the inputs tells where their last records are.) Not seen: timers inside the gateway (a deadline
+   * the sweeper has not reached), steps after a commit (forgetting answered pending exchanges), and
+   * consumers this fixture did not start. Fails after `timeoutMs` (default 30 s).
+   */
+  settled(timeoutMs?: number): Promise<void>;
 }
 
 export interface CollectedMessage<T> {
@@ -197,14 +212,101 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
   const recordChannels = new WeakMap<RequestRecord, RequestChannel>();
 
   const producer: MessageProducer = await base.client.producer();
-  const replyConsumer: MessageConsumer = await base.client.consumer({
-    groupId: uniqueName(`${base.instanceName}.replies-reader`),
-    topics: [...INSTITUTIONS.map((i) => base.topics.replies(i)), ...consulting.map((i) => base.topics.consultations(i))],
-    fromBeginning: true,
-  });
-  await replyConsumer.run(async (batch) => {
-    for (const message of batch.messages) onReply(message);
-  });
+  const replyReader: TopicReader = await startTopicReader(
+    base.client.connection,
+    {
+      groupId: uniqueName(`${base.instanceName}.replies-reader`),
+      topics: [...INSTITUTIONS.map((i) => base.topics.replies(i)), ...consulting.map((i) => base.topics.consultations(i))],
+    },
+    (messages) => {
+      for (const message of messages) onReply(message);
+    },
+  );
+  /** What settled() waits to have read its topics to the end: the reply reader and every collector. */
+  const readers: TopicReader[] = [replyReader];
+
+  // What settled() waits to have consumed its inputs: the consumer group of each pipeline started here,
+  // named and subscribed as gateway.ts, directory-pipelines.ts and simulator-service.ts do.
+  interface PipelineGroup {
+    readonly groupId: string;
+    readonly topics: ReadonlyArray<string | RegExp>;
+  }
+  const name = base.instanceName;
+  const { patterns } = base.topics;
+  const directoryGroups: readonly PipelineGroup[] = [
+    { groupId: `${name}.directory-intake`, topics: [patterns.directory] },
+    { groupId: `${name}.directory-writer`, topics: [base.topics.directoryCommands] },
+  ];
+  const mutationGroup = `${name}.mutations`;
+  const gatewayGroups: readonly PipelineGroup[] = [
+    ...directoryGroups,
+    { groupId: `${name}.replies`, topics: [patterns.sourceReplies, base.topics.exchangeTimeouts] },
+    { groupId: `${name}.requests`, topics: [patterns.requests, patterns.consultationRequests] },
+    { groupId: mutationGroup, topics: [patterns.sourceMutations] },
+  ];
+  const simulatorGroups: readonly PipelineGroup[] = SIMULATED_SOURCES.map((source) => ({
+    groupId: `${name}.source-${source}.simulator`,
+    topics: [base.topics.sourceRequests(source)],
+  }));
+  /** The running pipelines' groups and their input topics. */
+  const pipelines = new Map<string, readonly string[]>();
+  /** For each input topic, the reader that tells where its last record is. */
+  const inputReaders = new Map<string, Promise<TopicReader>>();
+
+  /**
+   * Has settled() watch pipelines just started: their patterns are resolved now, as their consumers
+   * resolved them on subscribing. Their inputs get a reader (started in the background: settled()
+   * awaits it). Returns the pipeline, which settled() forgets once it is stopped.
+   */
+  async function watched(pipeline: RunningPipeline, groups: readonly PipelineGroup[]): Promise<RunningPipeline> {
+    const resolved = await Promise.all(groups.map(async (g) => [g.groupId, await matchingTopics(base.admin, g.topics)] as const));
+    for (const [groupId, inputs] of resolved) pipelines.set(groupId, inputs);
+    const unread = [...new Set(resolved.flatMap(([, inputs]) => inputs))].filter((t) => !inputReaders.has(t));
+    if (unread.length > 0) {
+      const reader = startTopicReader(base.client.connection, { groupId: uniqueName(`${name}.inputs-reader`), topics: unread }, () => undefined);
+      reader.catch(() => undefined);
+      for (const topic of unread) inputReaders.set(topic, reader);
+      running.push({ stop: async () => (await reader.catch(() => undefined))?.stop() });
+    }
+    return {
+      async stop() {
+        for (const [groupId] of resolved) pipelines.delete(groupId);
+        await pipeline.stop();
+      },
+    };
+  }
+
+  /**
+   * Where a pipeline has not consumed every record of its inputs yet (`[]`: nowhere). The inputs' ends
+   * are read, their readers must reach them; each group's committed position must be past the last
+   * record there; and the ends must not have moved meanwhile, else a record may have come after its
+   * reader or its group was looked at.
+   */
+  async function unconsumedInputs(groups: ReadonlyMap<string, readonly string[]>): Promise<string[]> {
+    const inputs = [...new Set([...groups.values()].flat())];
+    const ends = await topicEnds(base.admin, inputs);
+    const readerOf = new Map(await Promise.all(inputs.map(async (t) => [t, await (inputReaders.get(t) as Promise<TopicReader>)] as const)));
+    const unread = [...new Set(readerOf.values())].flatMap((reader) => reader.behind(ends));
+    if (unread.length > 0) return unread.map((at) => `inputs reader at ${at}`);
+    const unconsumed: string[] = [];
+    await Promise.all(
+      [...groups].map(async ([groupId, groupInputs]) => {
+        const committed = await base.admin.committedOffsets(groupId, groupInputs);
+        for (const topic of groupInputs) {
+          const positions = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+          for (const { partition } of ends.get(topic) ?? []) {
+            const last = readerOf.get(topic)?.lastRecord(topic, partition);
+            const at = positions.get(partition) ?? -1n;
+            if (last !== undefined && at <= last) unconsumed.push(`${groupId} at ${topic}:${partition} ${at}, last record ${last}`);
+          }
+        }
+      }),
+    );
+    if (unconsumed.length > 0) return unconsumed;
+    const highs = (e: TopicEnds, topic: string) => (e.get(topic) ?? []).map((p) => `${p.partition}:${p.high}`).sort().join();
+    const again = await topicEnds(base.admin, inputs);
+    return inputs.filter((t) => highs(again, t) !== highs(ends, t)).map((t) => `${t} written meanwhile`);
+  }
 
   function onReply(message: InMessage) {
     if (!message.value) return;
@@ -283,8 +385,9 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
         sourceTimeoutMs: options.sourceTimeoutMs ?? 15_000,
         sweepIntervalMs: options.sweepIntervalMs ?? 200,
       });
-      running.push(gateway);
-      return gateway;
+      const watchedGateway = await watched(gateway, gatewayGroups);
+      running.push(watchedGateway);
+      return watchedGateway;
     },
     async startSimulators(options = {}) {
       const simulators = await startSourceSimulators({
@@ -298,8 +401,9 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
         invalidityEntriesPerQuarter: 200,
         ...(options.replyDelayMs !== undefined ? { replyDelayMs: options.replyDelayMs } : {}),
       });
-      running.push(simulators);
-      return simulators;
+      const watchedSimulators = await watched(simulators, simulatorGroups);
+      running.push(watchedSimulators);
+      return watchedSimulators;
     },
     async integrate(lines) {
       const runId = uniqueName('integrate');
@@ -364,12 +468,15 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
       });
       return records;
     },
-    async collect<T>(topics: readonly string[], decode: (message: InMessage) => T): Promise<TopicCollector<T>> {
+    async startDirectory() {
+      // Stopped by base.close().
+      return watched(await base.startDirectory(), directoryGroups);
+    },
+    async collect<T>(topics: ReadonlyArray<string | RegExp>, decode: (message: InMessage) => T): Promise<TopicCollector<T>> {
       const messages: CollectedMessage<T>[] = [];
-      const consumer = await base.client.consumer({ groupId: uniqueName(`${base.instanceName}.collector`), topics, fromBeginning: true });
-      running.push({ stop: () => consumer.disconnect() });
-      await consumer.run(async (batch) => {
-        for (const message of batch.messages) {
+      const groupId = uniqueName(`${base.instanceName}.collector`);
+      const reader = await startTopicReader(base.client.connection, { groupId, topics: await matchingTopics(base.admin, topics) }, (batch) => {
+        for (const message of batch) {
           messages.push({
             topic: message.topic,
             partition: message.partition,
@@ -380,6 +487,8 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
           });
         }
       });
+      running.push(reader);
+      readers.push(reader);
       return {
         messages,
         waitFor: (accept: (collected: readonly CollectedMessage<T>[]) => boolean, what: string, timeoutMs = 30_000) =>
@@ -393,44 +502,37 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
       await producer.send(base.topics.sourceMutations(source), [{ key: k, value }]);
     },
     async waitForMutationsProcessed(timeoutMs = 30_000) {
-      const groupId = `${base.instanceName}.mutations`;
-      const sourceTopics = (await base.admin.listTopics()).filter((t) => base.topics.patterns.sourceMutations.test(t));
-      const admin = base.client.raw.admin();
-      await admin.connect();
-      try {
-        await waitFor(
-          async () => {
-            const behind: string[] = [];
-            const committed = await admin.fetchOffsets({ groupId, topics: sourceTopics });
-            for (const topic of sourceTopics) {
-              const positions = new Map(
-                (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
-              );
-              // The sources' producers are not transactional: the end offset is the next message's.
-              for (const { partition, offset } of await base.admin.topicEndOffsets(topic)) {
-                if ((positions.get(partition) ?? -1n) < BigInt(offset) && offset !== '0') behind.push(`${topic}:${partition}`);
-              }
-            }
-            return behind;
-          },
-          (behind) => behind.length === 0,
-          { timeoutMs, intervalMs: 200, what: `the mutation pipeline (${groupId}) to commit past every source mutation` },
-        );
-      } finally {
-        await admin.disconnect();
-      }
+      const inputs = pipelines.get(mutationGroup);
+      if (inputs === undefined) throw new Error('waitForMutationsProcessed: the gateway was not started by startGateway');
+      await waitFor(() => unconsumedInputs(new Map([[mutationGroup, inputs]])), (left) => left.length === 0, {
+        timeoutMs,
+        intervalMs: 50,
+        what: `the mutation pipeline (${mutationGroup}) to commit past every source mutation`,
+      });
+    },
+    async settled(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      await waitFor(() => unconsumedInputs(new Map(pipelines)), (left) => left.length === 0, {
+        timeoutMs,
+        intervalMs: 50,
+        what: 'every pipeline to consume its inputs',
+      });
+      await waitUntilRead(base.admin, readers, {
+        timeoutMs: Math.max(1_000, deadline - Date.now()),
+        what: 'the reply reader and the collectors',
+      });
     },
     async closeAtOnce() {
       await Promise.allSettled([
         ...running.map((r) => r.stop()),
-        replyConsumer.disconnect(),
+        replyReader.stop(),
         producer.disconnect(),
       ]);
       await base.close();
     },
     async close() {
       for (const r of running.reverse()) await r.stop().catch(() => undefined);
-      await replyConsumer.disconnect().catch(() => undefined);
+      await replyReader.stop().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       await base.close();
     },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
+import { loadSettings } from '../../src/app/settings.js';
 import type { SaslMechanism } from '../../src/messaging/kafka-client.js';
 import type { StackCredentials } from '../../src/stack/local-stack.js';
 import { stackDown, stackUp } from '../../src/stack/local-stack.js';
@@ -54,7 +55,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('stack', containers.stack);
     return containers.stop;
   }
-  const local = await stackUp();
+  const { stackDir, kafkaHeap } = loadSettings();
+  const local = await stackUp({ stackDir, kafkaHeap });
   project.provide('stack', {
     mode: 'local',
     kafka: local.kafka,
@@ -64,6 +66,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const startedHere = local.started.kafka || local.started.redis;
   return async () => {
-    if (startedHere && process.env.BCSS_TEST_KEEP_STACK !== '1') await stackDown();
+    if (startedHere && process.env.BCSS_TEST_KEEP_STACK !== '1') await stackDown({ stackDir });
   };
 }

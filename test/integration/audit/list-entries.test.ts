@@ -76,8 +76,8 @@ describe('audit: one LIST_ENTRY_DELIVERED record per person named in a delivered
   });
 
   it('exactly one record per entry of the list, with the entry\'s NISS as subject and the list\'s ticket', async () => {
-    // Settle: a duplicate would show up now.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // A duplicate would be read by now.
+    await sw.fx.settled();
     const records = entriesOf(reply.ticket).map((m) => m.value);
     expect(records).toHaveLength(payload.entries.length);
     expect(records.map((r) => r.subjectNiss).sort()).toEqual(payload.entries.map((e) => e.niss).sort());

@@ -231,7 +231,8 @@ describe('audit search: one person\'s records, from their partition only', () =>
       expect([own.status, relayed.status]).toEqual(['OK', 'OK']);
       await waitFor(() => seen.length, (n) => n >= 1, { what: 'the tail to show IRISCARE\'s delivery' });
       // The relayed exchange's records were committed with its reply, before or with IRISCARE's: any
-      // that passed the filter would be here by now.
+      // that passed the filter would be here by now. A fixed wait: the tail's consumer (a group of a
+      // random name inside tailAudit) shows nobody how far it has read, so settled() cannot wait for it.
       await new Promise((r) => setTimeout(r, 500));
       expect(seen.map((e) => `${e.event} ${e.requester} ${e.ticket}`)).toEqual([`REPLY_DELIVERED iriscare ${own.ticket}`]);
       const line = formatTailLine(seen[0] as AuditEntry);

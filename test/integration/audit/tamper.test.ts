@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_SEAL_RECORD, type AuditSealValue } from '../../../src/audit/seal-chain.js';
 import { loadSealKey, publicKeyPem, type SealKey } from '../../../src/audit/seal-key.js';
+import { loadSettings, sealKeySources } from '../../../src/app/settings.js';
 import { startAuditSealer } from '../../../src/audit/sealer.js';
 import { verifyAudit, type AuditVerifyReport } from '../../../src/audit/verify.js';
 import { runAuditVerifyCommand } from '../../../src/cli/audit-verify-command.js';
@@ -98,7 +99,7 @@ beforeAll(async () => {
   await provisionAccessControl(admin, grants);
   // A key given as configuration would be: PEM in BCSS_AUDIT_SEAL_KEY.
   const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  key = loadSealKey({ env: { BCSS_AUDIT_SEAL_KEY: pem } });
+  key = loadSealKey(sealKeySources(loadSettings({ BCSS_AUDIT_SEAL_KEY: pem })));
 
   // Real audit records, written as the gateway writes them: in transactions of 20, with the offsets.
   writer = await runTransactionalPipeline({

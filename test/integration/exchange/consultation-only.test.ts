@@ -123,8 +123,8 @@ describe('exchange: consultation only (19/010 §37) — answered on the consulta
       purpose: ONVA_LEGAL_BASIS.purpose,
       subjectNiss: SIMULATED.deceased,
     });
-    // Never reached the source: give a wrongly forwarded request the time to show up.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Never reached the source: a wrongly forwarded request would be read by now.
+    await sw.fx.settled();
     expect(registers.messages.filter((m) => m.value.ticket === reply.ticket)).toEqual([]);
   });
 

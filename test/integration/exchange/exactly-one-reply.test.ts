@@ -99,8 +99,8 @@ describe('exchange: a mixed stream of every kind of request gets exactly one rep
     await Promise.all(sends);
     const total = stream.length;
     await sw.replies.waitFor((ms) => ms.filter((m) => m.value !== null).length >= total, `${total} replies`, 45_000);
-    // Room for any duplicate to arrive before counting.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Any duplicate would be read by now.
+    await sw.fx.settled();
 
     const replies = collectedReplies(sw);
     expect(replies).toHaveLength(total);

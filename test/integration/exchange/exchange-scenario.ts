@@ -26,6 +26,7 @@ import {
   type ExchangeFixture,
   type TopicCollector,
 } from '../../support/exchange-fixture.js';
+import { waitFor } from '../../support/kafka-helpers.js';
 import { testStack } from '../../support/stack-context.js';
 
 export const INSTITUTIONS = ['vaph', 'magda', 'iriscare', 'onva', 'onss', 'inami'] as const;
@@ -268,14 +269,21 @@ export function collectedReplies(sw: RunningSwitch): Array<CollectedMessage<Repl
 }
 
 /**
- * The file's closing check, once nothing is in flight any more: every request got exactly one reply,
- * on the topic of the channel it was sent on (replies, or the consultations topic), every reply has
- * exactly one outcome audit record, and there is no outcome record without a reply. `settleMs` leaves
- * time for a duplicate to show up.
+ * The file's closing check, once nothing is in flight any more (settled: any duplicate would have been
+ * read): every request got exactly one reply, on the topic of the channel it was sent on (replies, or
+ * the consultations topic), every reply has exactly one outcome audit record, and there is no outcome
+ * record without a reply.
  */
-export async function expectEveryExchangeClosedOnce(sw: RunningSwitch, settleMs = 1_500): Promise<void> {
-  await new Promise((r) => setTimeout(r, settleMs));
-  expect(await sw.fx.pending.size()).toBe(0);
+export async function expectEveryExchangeClosedOnce(sw: RunningSwitch): Promise<void> {
+  const forgottenBy = Date.now() + 1_500;
+  await sw.fx.settled();
+  // An answered exchange is forgotten just after its transaction, which settled() does not see: by
+  // 1.5 s after this call at the latest.
+  const pending = await waitFor(() => sw.fx.pending.size(), (n) => n === 0, {
+    timeoutMs: Math.max(0, forgottenBy - Date.now()),
+    what: 'the pending exchanges to be forgotten',
+  }).catch(() => sw.fx.pending.size());
+  expect(pending).toBe(0);
   const replies = collectedReplies(sw);
   const byRequestId = new Map<string, number>();
   for (const r of replies) {

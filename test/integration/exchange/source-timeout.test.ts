@@ -99,8 +99,8 @@ describe('exchange: SOURCE_TIMEOUT — the source does not answer in time; a lat
     const [late] = lateRecords(timedOut.ticket);
     expect(late).toMatchObject({ eventType: 'LATE_SOURCE_REPLY', ticket: timedOut.ticket, source: 'onss', outcome: 'OK' });
     expectNoPayloadValue(late as AuditRecordValue, { niss: SIMULATED.unanswered });
-    // Give a wrongly delivered second reply the time to show up.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // A wrongly delivered second reply would be read by now.
+    await sw.fx.settled();
     expect(sw.fx.replies.get(timedOut.requestId)).toHaveLength(1);
     expect(collectedReplies(sw).filter((m) => m.value.ticket === timedOut.ticket)).toHaveLength(1);
     expect(await sw.fx.pending.size()).toBe(0);
@@ -115,7 +115,7 @@ describe('exchange: SOURCE_TIMEOUT — the source does not answer in time; a lat
     );
     expect(lateRecords(timedOut.ticket).map((a) => a.outcome)).toEqual(['OK', 'NO_DATA']);
     expect(lateRecords('T-never-issued')[0]).toMatchObject({ source: 'onss', outcome: 'ERROR', requester: null });
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sw.fx.settled();
     expect(collectedReplies(sw).filter((m) => m.value.ticket === timedOut.ticket || m.value.ticket === 'T-never-issued')).toHaveLength(1);
   });
 

@@ -19,10 +19,10 @@ import type { Deliberation } from '../../../src/domain/deliberation.js';
 import { RECORD, type DirectoryCommandRecord } from '../../../src/gateway/directory-messages.js';
 import type { AuditRecordValue } from '../../../src/gateway/exchange-messages.js';
 import { MUTATION_RECORD, type MutationRecord } from '../../../src/gateway/mutation-pipeline.js';
-import type { KafkaAdmin, MessageConsumer, MessageProducer, TopicSpec } from '../../../src/messaging/kafka-client.js';
+import type { KafkaAdmin, MessageProducer, TopicSpec } from '../../../src/messaging/kafka-client.js';
 import { createSyntheticPopulation, SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import type { ExchangeFixture } from '../../support/exchange-fixture.js';
-import { uniqueName, waitFor } from '../../support/kafka-helpers.js';
+import { waitFor } from '../../support/kafka-helpers.js';
 import { expectNoPayloadValue } from '../exchange/exchange-scenario.js';
 import { createMutationFixture, sourceMutation, sourcePayload } from './mutation-scenario.js';
 
@@ -51,7 +51,6 @@ describe(`mutations: one change fanned out to ${SUBSCRIBERS.toLocaleString('en')
   let admin: KafkaAdmin;
   let producer: MessageProducer;
   let extraTopics: string[] = [];
-  const readers: MessageConsumer[] = [];
 
   beforeAll(async () => {
     const started = Date.now();
@@ -123,7 +122,6 @@ describe(`mutations: one change fanned out to ${SUBSCRIBERS.toLocaleString('en')
   }, 150_000);
 
   afterAll(async () => {
-    await Promise.allSettled(readers.map((r) => r.disconnect()));
     await producer?.disconnect().catch(() => undefined);
     // The gateway stops before the topics it reads go away.
     await fx?.closeAtOnce();
@@ -140,16 +138,9 @@ describe(`mutations: one change fanned out to ${SUBSCRIBERS.toLocaleString('en')
     const lines = await fx.store.read(NISS);
     expect(new Set(lines.map((l) => l.institution))).toEqual(new Set(institutions));
 
-    // Every subscriber's mutations topic, by pattern: one consumer for the thousand of them.
+    // Every subscriber's mutations topic, by pattern: one collector for the thousand of them.
     const pattern = new RegExp(`^${escapeRegExp(fx.topics.prefix)}\\.fan-\\d{4}\\.mutations$`);
-    const received: Array<{ topic: string; key: string | null; value: MutationRecord }> = [];
-    const reader = await fx.client.consumer({ groupId: uniqueName(`${fx.instanceName}.fan-out-reader`), topics: [pattern], fromBeginning: true });
-    readers.push(reader);
-    await reader.run(async (batch) => {
-      for (const m of batch.messages) {
-        received.push({ topic: m.topic, key: m.key?.toString() ?? null, value: fx.codec.decode<MutationRecord>(MUTATION_RECORD.delivered, m.value as Buffer) });
-      }
-    });
+    const { messages: received } = await fx.collect([pattern], (m) => fx.codec.decode<MutationRecord>(MUTATION_RECORD.delivered, m.value as Buffer));
 
     const payload = sourcePayload(createSyntheticPopulation(), 'dimona', NISS);
     const mutation = sourceMutation({
@@ -172,8 +163,8 @@ describe(`mutations: one change fanned out to ${SUBSCRIBERS.toLocaleString('en')
         `the switch stamped them ${Math.max(...deliveredAt) - mutation.emittedAt} ms after the source emitted it`,
     );
 
-    // A moment for any duplicate to show up, then exactly one copy per subscriber, on its own topic.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Once settled (any duplicate would be read by then), exactly one copy per subscriber, on its own topic.
+    await fx.settled();
     expect(received).toHaveLength(SUBSCRIBERS);
     const byTopic = new Map(received.map((r) => [r.topic, r]));
     expect([...byTopic.keys()].sort()).toEqual(institutions.map((i) => fx.topics.mutations(i)).sort());

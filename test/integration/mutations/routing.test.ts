@@ -255,11 +255,11 @@ describe('mutations: routed to exactly the institutions that follow the person a
     await sw?.fx.closeAtOnce();
   }, 60_000);
 
-  /** Once its expected deliveries arrived, a moment more for any unexpected one to show up. */
+  /** Once its expected deliveries arrived and the switch settled: any unexpected one would be read by then. */
   async function deliveriesOf(c: RoutingCase): Promise<Array<CollectedMessage<MutationRecord>>> {
     const count = Object.keys(c.expected).length;
     await mutations.waitFor((ms) => ms.filter((m) => m.value.mutationId === c.mutation.mutationId).length >= count, `${count} deliveries of ${c.name}`);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sw.fx.settled();
     return ofMutation(mutations, c.mutation.mutationId);
   }
 
@@ -345,8 +345,7 @@ describe('mutations: routed to exactly the institutions that follow the person a
         payload: fx.codec.encode(fx.payloadRecords.get('dimona') as string, payload),
       });
       await fx.sendMutation('onss', supermarketChange);
-      await fx.waitForMutationsProcessed();
-      await new Promise((r) => setTimeout(r, 1_000));
+      await fx.settled();
       // Nobody: VAPH's and IRISCARE's lines are bound to the budget holder, ONVA is pushed nothing.
       expect(ofMutation(mutations, supermarketChange.mutationId)).toEqual([]);
       expect(mutationAudits(sw.audit).filter((a) => a.subjectNiss === assistant)).toHaveLength(before);
@@ -443,8 +442,7 @@ describe('mutations: routed to exactly the institutions that follow the person a
       expect(letter?.value.reason).toMatch(reason);
       expect(letter?.value.originalValue?.equals(bytes)).toBe(true);
       expect(letter?.key).toBe(`${letter?.value.originTopic}:${letter?.value.originPartition}:${letter?.value.originOffset}`);
-      await fx.waitForMutationsProcessed();
-      await new Promise((r) => setTimeout(r, 500));
+      await fx.settled();
       expect(sw.deadLetters.messages.filter((m) => m.value.originalKey?.toString() === key)).toHaveLength(1);
       expect({ mutations: mutations.messages.length, audits: mutationAudits(sw.audit).length }).toEqual(before);
     }
