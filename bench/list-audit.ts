@@ -8,9 +8,9 @@
  *
  * The list is the switch's own: ONSS's request goes through the gateway's request stage, the simulated
  * INAMI answers it (the quarter's entries plus 5 % of the neighbouring quarters), and the reply stage
- * (`replyTransform`) filters and delivers it — in this process, the stores replaced by in-memory maps
- * (as bench/micro.ts does). "Without" is the same reply stage with the service's mode set to
- * `consultation`, the only thing that turns the per-person records off.
+ * (`replyTransform`) filters and delivers it — in this process, the stores replaced by the in-memory
+ * ones of src/store/memory-stores.ts (as bench/micro.ts does). "Without" is the same reply stage with
+ * the service's mode set to `consultation`, the only thing that turns the per-person records off.
  *
  * Measured (median of `--rounds` after a warm-up):
  *  - encode: the pure pieces — the filtered list, its Reply and its outcome record encoded (without);
@@ -32,7 +32,9 @@ import { createRuntime } from '../src/app/runtime.js';
 import { buildAuthorizationIndex } from '../src/domain/authorization.js';
 import type { Catalogue } from '../src/domain/catalogue.js';
 import { listSubjects, type ExchangeRules } from '../src/domain/exchange.js';
-import { EXCHANGE_RECORD, auditMessage, type AuditRecordValue, type ReplyRecord, type RequestRecord } from '../src/gateway/exchange-messages.js';
+import { auditMessage, type AuditRecordValue } from '../src/contract/audit-records.js';
+import type { ReplyRecord, RequestRecord } from '../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../src/contract/names.js';
 import { replyTransform } from '../src/gateway/reply-pipeline.js';
 import { requestTransform } from '../src/gateway/request-pipeline.js';
 import { topicSpecs } from '../src/gateway/topology.js';
@@ -43,7 +45,7 @@ import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '
 import { INVALIDITY_SERVICE } from '../src/sources/invalidity-batch.js';
 import { sourceSimulatorTransform } from '../src/sources/simulator-service.js';
 import { createSyntheticPopulation } from '../src/sources/synthetic-population.js';
-import type { ClaimResult, PendingExchange } from '../src/store/pending-store.js';
+import { createMemoryDirectoryStore, createMemoryPendingStore } from '../src/store/memory-stores.js';
 
 const { values } = parseArgs({
   options: {
@@ -161,13 +163,14 @@ async function main(): Promise<void> {
 
   // --- The list, through the gateway's two stages and the simulated INAMI.
   const rules: ExchangeRules = { catalogue, authorizations: buildAuthorizationIndex(deliberations, catalogue) };
-  const pendingJson = new Map<string, string>();
+  // The list names no one person: the directory is not read, and stays empty.
+  const pending = createMemoryPendingStore();
   const requestStage = requestTransform({
     codec,
     topics,
     rules,
-    directory: { readMany: async (nisses) => new Map(nisses.map((n) => [n, []])) },
-    pending: { putMany: async (xs) => void xs.forEach((x) => pendingJson.set(x.ticket, JSON.stringify(x))) },
+    directory: createMemoryDirectoryStore(),
+    pending,
     sourceTimeoutMs: 30_000,
     logger: silentLogger,
   });
@@ -203,16 +206,10 @@ async function main(): Promise<void> {
   const answered = (await inami([message(sourceRequest.topic, 0, sourceRequest.key ?? null, sourceRequest.value, sourceRequest.headers as Record<string, string>)])).records;
   const sourceReplies = answered.map((r, i) => message(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>));
 
-  const pending = {
-    claimMany: async (claims: ReadonlyArray<{ ticket: string }>) =>
-      claims.map((c): ClaimResult => {
-        const json = pendingJson.get(c.ticket);
-        return json === undefined ? { status: 'missing' } : { status: 'claimed', exchange: JSON.parse(json) as PendingExchange };
-      }),
-    removeMany: async () => undefined,
-  };
   // The same catalogue, the list service taken for a consultation: no per-person records.
   const withoutCatalogue: Catalogue = { services: new Map([...catalogue.services].map(([id, s]) => [id, id === INVALIDITY_SERVICE ? { ...s, mode: 'consultation' as const } : s])) };
+  // Both stages, every round, claim the one exchange with the same answer (the same Kafka position), so
+  // each claim succeeds again, as a re-run chunk's does; nothing is committed, so nothing is removed.
   const stageWith = replyTransform({ codec, topics, catalogue, payloadRecords, pending, logger: silentLogger });
   const stageWithout = replyTransform({ codec, topics, catalogue: withoutCatalogue, payloadRecords, pending, logger: silentLogger });
   const withRecords = (await stageWith(sourceReplies)).records;

@@ -4,14 +4,9 @@ import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/auth
 import type { Integration } from '../src/domain/directory.js';
 import { checkRequest, composeAnswer, decideForward, type Channel, type CheckedRequest, type ExchangeRules } from '../src/domain/exchange.js';
 import { isValidNiss, parseNiss } from '../src/domain/niss.js';
-import {
-  EXCHANGE_RECORD,
-  auditRecord,
-  ticketFor,
-  type ReplyRecord,
-  type RequestRecord,
-  type SourceReplyRecord,
-} from '../src/gateway/exchange-messages.js';
+import { auditRecord } from '../src/contract/audit-records.js';
+import { ticketFor, type ReplyRecord, type RequestRecord, type SourceReplyRecord } from '../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../src/contract/names.js';
 import { replyTransform } from '../src/gateway/reply-pipeline.js';
 import { requestTransform } from '../src/gateway/request-pipeline.js';
 import { silentLogger } from '../src/logging/logger.js';
@@ -23,7 +18,8 @@ import { createSyntheticPopulation } from '../src/sources/synthetic-population.j
 import { decodeLines, encodeLines } from '../src/store/directory-encoding.js';
 import { createDirectoryStore, type DirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
-import type { ClaimResult, PendingExchange } from '../src/store/pending-store.js';
+import { createMemoryDirectoryStore, createMemoryPendingStore } from '../src/store/memory-stores.js';
+import type { PendingExchange } from '../src/store/pending-store.js';
 import { round } from './cpu-accounting.js';
 import { createLoadPlan, gatewayMessage, type LoadPlan } from './load-plan.js';
 import { deleteKeysByPrefix } from './redis-cleanup.js';
@@ -35,9 +31,10 @@ import { deleteKeysByPrefix } from './redis-cleanup.js';
  * is measured. Each figure is the median of five rounds after a warm-up (JIT compiled).
  *
  * Besides the single rules, the gateway's two stages are run whole on 500-message chunks without
- * Kafka or Redis (the stores replaced by in-memory maps that still JSON-encode the pending exchange,
- * as Redis would make them): the JavaScript cost of an exchange in the gateway's own code, which
- * bounds what one gateway process can do whatever the broker.
+ * Kafka or Redis (the stores replaced by the in-memory ones of src/store/memory-stores.ts, which keep
+ * the directory in its stored form and the pending exchange as JSON, as Redis does): the JavaScript
+ * cost of an exchange in the gateway's own code, which bounds what one gateway process can do
+ * whatever the broker.
  */
 export interface MicroResult {
   readonly name: string;
@@ -131,18 +128,14 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     .filter((c): c is CheckedRequest => c.ok);
   if (checked.length !== decoded.length) throw new Error('micro: some requests of the load are refused by the checks');
 
-  // The pending store as Redis holds it (JSON), the directory as a map.
-  const pendingJson = new Map<string, string>();
-  const storedLines = new Map(plan.directory.map((d) => [d.niss, encodeLines(d.lines)]));
-  const directory: Pick<DirectoryStore, 'readMany'> = {
-    readMany: async (nisses) => new Map(nisses.map((n) => [n, decodeLines(storedLines.get(n) ?? '', n)])),
-  };
+  // The stores in memory, in the form Redis holds them: the directory's lines encoded, the pending exchanges as JSON.
+  const pending = createMemoryPendingStore();
   const requestStage = requestTransform({
     codec,
     topics,
     rules,
-    directory,
-    pending: { putMany: async (xs) => void xs.forEach((x) => pendingJson.set(x.ticket, JSON.stringify(x))) },
+    directory: createMemoryDirectoryStore(plan.directory),
+    pending,
     sourceTimeoutMs: 30_000,
     logger: silentLogger,
   });
@@ -174,14 +167,9 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     topics,
     catalogue,
     payloadRecords,
-    pending: {
-      claimMany: async (claims) =>
-        claims.map((c): ClaimResult => {
-          const json = pendingJson.get(c.ticket);
-          return json === undefined ? { status: 'missing' } : { status: 'claimed', exchange: JSON.parse(json) as PendingExchange };
-        }),
-      removeMany: async () => undefined,
-    },
+    // Never committed here, so nothing is removed: each round claims the same exchanges again, with
+    // the same claimants (the same source replies), as a re-run chunk does.
+    pending,
     logger: silentLogger,
   });
   const replyOutput = (await replyStage(sourceReplies)).records;
@@ -192,7 +180,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   // Payloads as the gateway decodes them, with the rules their exchange was forwarded under.
   const answers = sourceReplies.flatMap((m) => {
     const reply = codec.decode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, m.value as Buffer);
-    const exchange = JSON.parse(pendingJson.get(reply.ticket) as string) as PendingExchange;
+    const exchange = JSON.parse(pending.storedJson(reply.ticket) as string) as PendingExchange;
     if (reply.payload === null) return [];
     const record = payloadRecords.get(exchange.service) as string;
     return [{ exchange, record, bytes: reply.payload, payload: codec.decode(record, reply.payload), sourceReply: m.value as Buffer }];
@@ -215,6 +203,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     list.map((a) => composeAnswer(catalogue.services.get(a.exchange.service)!, rulesOf(a.exchange), a.payload).payload);
   const dmfaFiltered = filtered(dmfaAnswers);
   const identificationFiltered = filtered(identificationAnswers);
+  const pendingJsons = pending.tickets().map((ticket) => pending.storedJson(ticket) as string);
   const mean = (sizes: readonly number[]) => Math.round(sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length));
   const replySizes = (service: string) =>
     mean(delivered.filter((r) => codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, r.value as Buffer).service === service).map((r) => (r.value as Buffer).length));
@@ -223,7 +212,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     source_request: mean(sourceRequests.map((r) => (r.value as Buffer).length)),
     source_payload_identification: mean(identificationAnswers.map((a) => a.bytes.length)),
     source_payload_dmfa: mean(dmfaAnswers.map((a) => a.bytes.length)),
-    pending_exchange_json: mean([...pendingJson.values()].map((j) => Buffer.byteLength(j))),
+    pending_exchange_json: mean(pendingJsons.map((j) => Buffer.byteLength(j))),
     reply_identification: replySizes('identification'),
     reply_dmfa: replySizes('dmfa'),
     audit_record: mean([...forwarded, ...replyOutput].filter((r) => r.headers?.type === 'audit').map((r) => (r.value as Buffer).length)),
@@ -317,7 +306,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   // --- the rest of an exchange's own work
   const nextRequestMessage = cycle(requests);
   await add('ticket_sha256', 'ticketFor: SHA-256 of the request’s Kafka position', () => ticketFor(nextRequestMessage()));
-  const pendingTexts = cycle([...pendingJson.values()]);
+  const pendingTexts = cycle(pendingJsons);
   await add('pending_json', 'a pending exchange to JSON and back (what Redis stores)', () => JSON.stringify(JSON.parse(pendingTexts())));
 
   // --- whole stages, per exchange (500-message chunks)
