@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { searchAudit } from '../src/audit/audit-search.js';
 import { createRuntime } from '../src/app/runtime.js';
-import { auditMessage, auditRecord, type AuditEventType, type AuditRecordValue } from '../src/gateway/exchange-messages.js';
+import { auditMessage, auditRecord, type AuditEventType, type AuditRecordValue } from '../src/contract/audit-records.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { MessageProducer, OutMessage } from '../src/messaging/kafka-client.js';
 import { topicNames, type TopicNames } from '../src/messaging/topics.js';

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { EXCHANGE_RECORD, type ReplyRecord, type SourceReplyRecord } from '../src/gateway/exchange-messages.js';
+import type { ReplyRecord, SourceReplyRecord } from '../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../src/contract/names.js';
 import type { AvroCodec } from '../src/messaging/avro-codec.js';
 import type { InMessage, KafkaClient, MessageConsumer, MessageProducer, OutMessage } from '../src/messaging/kafka-client.js';
 import type { TopicNames } from '../src/messaging/topics.js';

@@ -2,7 +2,8 @@ import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/auth
 import type { Catalogue } from '../src/domain/catalogue.js';
 import type { Deliberation } from '../src/domain/deliberation.js';
 import type { Integration } from '../src/domain/directory.js';
-import { EXCHANGE_RECORD, MESSAGE_TYPE, type RequestRecord, type SourceRequestRecord } from '../src/gateway/exchange-messages.js';
+import type { RequestRecord, SourceRequestRecord } from '../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD, MESSAGE_TYPE } from '../src/contract/names.js';
 import type { AvroCodec } from '../src/messaging/avro-codec.js';
 import type { OutMessage } from '../src/messaging/kafka-client.js';
 import type { TopicNames } from '../src/messaging/topics.js';

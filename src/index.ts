@@ -19,7 +19,7 @@ export {
   type ExchangeRefusal,
   type ExchangeReply,
   type LegalBasis,
-  type ReplyRecord,
+  type ReceivedReplyRecord,
   type RequestManyOptions,
   type RequestOptions,
 } from './client/exchange-client.js';
@@ -34,8 +34,9 @@ export {
   type RawRequestRecord,
   type RequestInput,
   type RequestInputField,
-  type RequestRecord,
 } from './client/request-input.js';
+/** The Request and Reply records as `schemas/request.avsc` and `reply.avsc` have them; timestamps in epoch ms. */
+export type { ReplyRecord, ReplyStatus, RequestRecord } from './contract/exchange-records.js';
 export { formatPeriod, formatReply, payloadJson, type PayloadFormat, type ReplyFormatOptions } from './client/reply-format.js';
 export {
   principalConnection,

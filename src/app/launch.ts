@@ -1,5 +1,5 @@
 import { createDirectoryClient } from '../client/directory-client.js';
-import type { DirectoryAckRecord } from '../gateway/directory-messages.js';
+import type { DirectoryAckRecord } from '../contract/directory-records.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../gateway/access-control.js';
 import { publishAuthorizations } from '../gateway/authorization-publisher.js';
 import { DEFAULT_QUEUE_ALLOWANCE_MS, startGateway } from '../gateway/gateway.js';

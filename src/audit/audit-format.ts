@@ -8,7 +8,7 @@
  *   masked but for its last digits.
  */
 import { formatNiss } from '../domain/niss.js';
-import type { PeriodRecord } from '../gateway/exchange-messages.js';
+import type { PeriodRecord } from '../contract/exchange-records.js';
 import type { AuditEntry, AuditSearchResult } from './audit-search.js';
 
 const NONE = '—';

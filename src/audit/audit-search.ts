@@ -13,44 +13,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseNiss } from '../domain/niss.js';
-import { clientIdPrefix } from '../gateway/access-control.js';
-import {
-  EXCHANGE_RECORD,
-  type AuditEventType,
-  type AuditRecordValue,
-  type EmployerRecord,
-  type PeriodRecord,
-} from '../gateway/exchange-messages.js';
+import type { AuditEventType, AuditRecordValue } from '../contract/audit-records.js';
+import { EXCHANGE_RECORD } from '../contract/names.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import { readKeyPartition, type KafkaClient } from '../messaging/kafka-client.js';
-import type { TopicNames } from '../messaging/topics.js';
+import { clientIdPrefix, type TopicNames } from '../messaging/topics.js';
 
-/** One audit record as the search reports it, with its place in the audit topic. */
-export interface AuditEntry {
-  /** When the switch recorded the event (epoch milliseconds). */
-  readonly at: number;
+/** One audit record as the search reports it (its `eventType` as `event`), with its place in the audit topic. */
+export type AuditEntry = Omit<AuditRecordValue, 'eventType'> & {
   readonly event: AuditEventType;
-  readonly ticket: string | null;
-  /** Who asked (or received a change); the beneficiary when an intermediary relayed. */
-  readonly requester: string | null;
-  readonly intermediary: string | null;
-  readonly service: string | null;
-  readonly source: string | null;
-  readonly deliberation: string | null;
-  readonly deliberationVersion: string | null;
-  readonly purpose: string | null;
-  readonly outcome: string;
-  readonly bcssCode: string | null;
-  readonly subjectNiss: string | null;
-  readonly employer: EmployerRecord | null;
-  readonly effectivePeriods: readonly PeriodRecord[];
-  readonly deliveredBlocks: readonly string[];
-  readonly removedBlocks: readonly string[];
-  readonly removedFields: readonly string[];
   readonly partition: number;
   readonly offset: string;
-}
+};
 
 export interface AuditSearchOptions {
   readonly client: KafkaClient;

@@ -7,12 +7,12 @@
  * are shown once their transaction is committed (read_committed): what the tail shows happened.
  */
 import { randomUUID } from 'node:crypto';
-import { clientIdPrefix } from '../gateway/access-control.js';
-import { EXCHANGE_RECORD, type AuditRecordValue } from '../gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../contract/audit-records.js';
+import { EXCHANGE_RECORD, HEADER } from '../contract/names.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
-import type { TopicNames } from '../messaging/topics.js';
+import { clientIdPrefix, type TopicNames } from '../messaging/topics.js';
 import { involves, toAuditEntry, type AuditEntry } from './audit-search.js';
 
 export interface AuditTailFilter {
@@ -71,7 +71,7 @@ export async function tailAudit(options: AuditTailOptions): Promise<RunningTail>
     fromBeginning: false,
   });
   const onMessage = (message: InMessage) => {
-    if (message.value === null || !eventPasses(message.headers.event, filter)) return;
+    if (message.value === null || !eventPasses(message.headers[HEADER.event], filter)) return;
     let record: AuditRecordValue;
     try {
       record = options.codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, message.value);

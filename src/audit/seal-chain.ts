@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import type { AuditSealValue } from '../contract/audit-records.js';
 
 /**
  * The audit trail's hash chain and its signed seals, as pure functions: the sealer builds seals with
@@ -88,23 +89,6 @@ export function nextLink(previous: Buffer, digest: Buffer): Buffer {
 export function foldLinks(previous: Buffer, digests: readonly Buffer[]): Buffer {
   return digests.reduce((link, digest) => nextLink(link, digest), previous);
 }
-
-/** The AuditSeal record (schemas/audit-seal.avsc) as the codec reads and writes it. */
-export interface AuditSealValue {
-  readonly partition: number;
-  readonly sequence: number;
-  readonly records: number;
-  readonly firstOffset: number;
-  readonly lastOffset: number;
-  readonly previousLink: Buffer;
-  readonly link: Buffer;
-  readonly digests: readonly Buffer[];
-  readonly sealedAt: number;
-  readonly keyId: string;
-  readonly signature: Buffer;
-}
-
-export const AUDIT_SEAL_RECORD = 'be.bcss.gateway.AuditSeal';
 
 export type UnsignedSeal = Omit<AuditSealValue, 'signature'>;
 

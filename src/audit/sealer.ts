@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { AuditSealValue } from '../contract/audit-records.js';
+import { AUDIT_SEAL_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import {
@@ -9,15 +11,7 @@ import {
   type TransactionalProducer,
 } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
-import {
-  AUDIT_SEAL_RECORD,
-  buildSeal,
-  positionAfter,
-  recordDigest,
-  startOfChain,
-  type AuditSealValue,
-  type ChainPosition,
-} from './seal-chain.js';
+import { buildSeal, positionAfter, recordDigest, startOfChain, type ChainPosition } from './seal-chain.js';
 import type { SealKey } from './seal-key.js';
 import { readSeals } from './verify.js';
 
@@ -174,7 +168,11 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
           topic: topics.auditSeals,
           key: String(value.partition),
           value: codec.encode(AUDIT_SEAL_RECORD, value),
-          headers: { type: 'audit-seal', partition: String(value.partition), sequence: String(value.sequence) },
+          headers: {
+            [HEADER.type]: MESSAGE_TYPE.auditSeal,
+            [HEADER.partition]: String(value.partition),
+            [HEADER.sequence]: String(value.sequence),
+          },
         },
       ]);
     } catch (error) {

@@ -1,13 +1,13 @@
 import type { KeyObject } from 'node:crypto';
+import type { AuditSealValue } from '../contract/audit-records.js';
+import { AUDIT_SEAL_RECORD } from '../contract/names.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { KafkaClient } from '../messaging/kafka-client.js';
 import { readTopicToEnd } from '../messaging/topic-reader.js';
 import {
-  AUDIT_SEAL_RECORD,
   checkPartition,
   keyIdOf,
   recordDigest,
-  type AuditSealValue,
   type PartitionCheck,
   type Problem,
   type SealAt,

@@ -17,7 +17,7 @@ import { tailAudit, type AuditTailFilter } from '../audit/audit-tail.js';
 import { SCHEMA_DIR } from '../config/project-paths.js';
 import { parseNiss } from '../domain/niss.js';
 import type { Logger } from '../logging/logger.js';
-import { EXCHANGE_RECORD } from '../gateway/exchange-messages.js';
+import { EXCHANGE_RECORD } from '../contract/names.js';
 import { loadAvroCodec, type AvroCodec } from '../messaging/avro-codec.js';
 import { createKafkaClient, MessagingError, type KafkaClient } from '../messaging/kafka-client.js';
 import { assertEntityId, topicNames, type TopicNames } from '../messaging/topics.js';

@@ -3,7 +3,7 @@ import { createDirectoryClient, newCommandId } from '../client/directory-client.
 import { loadDirectoryFile } from '../client/directory-load.js';
 import { parseEmployerId } from '../domain/employer-id.js';
 import { parsePeriod } from '../domain/period.js';
-import type { DirectoryAckRecord, DirectoryCommandRecord } from '../gateway/directory-messages.js';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../contract/directory-records.js';
 import { rebuildDirectory } from '../gateway/directory-rebuild.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
 import { loadSettings, settingsLogger } from '../app/settings.js';

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../contract/directory-records.js';
+import { DIRECTORY_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { KafkaClient, MessageConsumer } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
-import { RECORD, type DirectoryAckRecord, type DirectoryCommandRecord } from '../gateway/directory-messages.js';
 
 /**
  * For institutions and operators: publish directory commands on the institution's directory topic and
@@ -35,8 +36,8 @@ export async function createDirectoryClient(deps: {
       consumer = await deps.client.consumer({ groupId: `${deps.topics.prefix}.${deps.institution}.directory-client.${randomUUID()}`, topics: [repliesTopic] });
       await consumer.run(async (batch) => {
         for (const message of batch.messages) {
-          if (message.headers.type !== 'directory-ack' || !message.value) continue;
-          onAck(deps.codec.decode<DirectoryAckRecord>(RECORD.ack, message.value));
+          if (message.headers[HEADER.type] !== MESSAGE_TYPE.directoryAck || !message.value) continue;
+          onAck(deps.codec.decode<DirectoryAckRecord>(DIRECTORY_RECORD.ack, message.value));
         }
       });
       for (const { partition, offset } of ends) consumer.seek(repliesTopic, partition, offset);
@@ -46,7 +47,7 @@ export async function createDirectoryClient(deps: {
       for (let i = 0; i < commands.length; i += chunk) {
         await producer.send(
           deps.topics.directory(deps.institution),
-          commands.slice(i, i + chunk).map((command) => ({ key: command.niss, value: deps.codec.encode(RECORD.command, command) })),
+          commands.slice(i, i + chunk).map((command) => ({ key: command.niss, value: deps.codec.encode(DIRECTORY_RECORD.command, command) })),
         );
       }
     },

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { checkDirectoryCommand, type DirectoryCommandRecord } from '../contract/directory-records.js';
 import { parseEmployerId } from '../domain/employer-id.js';
-import { checkDirectoryCommand, type DirectoryCommandRecord } from '../gateway/directory-messages.js';
 
 /**
  * Bulk integration from CSV, one person-integration per line:

@@ -11,6 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SCHEMA_DIR } from '../config/project-paths.js';
+import type { ReplyRecord, ReplyStatus, RequestRecord } from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import { isRefusalCode, REFUSAL_CODES, type RefusalCode } from '../domain/refusal-codes.js';
 import type { IsoDate, Period } from '../domain/types.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -31,20 +33,22 @@ import {
   RequestInputError,
   type RawRequestRecord,
   type RequestInput,
-  type RequestRecord,
 } from './request-input.js';
-import type { ReplyRecord } from '../gateway/exchange-messages.js';
 
-export const REQUEST_RECORD = 'be.bcss.gateway.Request';
-export const REPLY_RECORD = 'be.bcss.gateway.Reply';
+/** The two records an institution writes and reads, under the names the library exports (src/index.ts). */
+export const REQUEST_RECORD = EXCHANGE_RECORD.request;
+export const REPLY_RECORD = EXCHANGE_RECORD.reply;
+
+/**
+ * A Reply as this library reads it: a switch newer than the library may answer a status it does not
+ * know yet (the schema keeps `status` a string), which stays a plain string.
+ */
+export type ReceivedReplyRecord = Omit<ReplyRecord, 'status'> & { readonly status: ReplyStatus | (string & {}) };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_CONCURRENCY = 16;
 /** Ids of timed-out requests remembered so that their late replies still reach `onReply` listeners. */
 const LATE_REPLIES_REMEMBERED = 10_000;
-
-/** The Reply record as `schemas/reply.avsc` has it (timestamps in epoch milliseconds). */
-export type { ReplyRecord } from '../gateway/exchange-messages.js';
 
 export interface LegalBasis {
   readonly deliberation: string;
@@ -152,7 +156,7 @@ function instant(ms: number): string {
 }
 
 /** The Reply record as the union callers branch on; decodes the payload (throws ReplyDecodeError). */
-export function toExchangeReply<P = unknown>(record: ReplyRecord, codec: AvroCodec): ExchangeReply<P> {
+export function toExchangeReply<P = unknown>(record: ReceivedReplyRecord, codec: AvroCodec): ExchangeReply<P> {
   const times: ReplyTimes = {
     receivedAt: instant(record.receivedAt),
     forwardedAt: record.forwardedAt === null ? null : instant(record.forwardedAt),
@@ -333,10 +337,10 @@ export async function createExchangeClient(options: ExchangeClientOptions): Prom
   };
 
   const onMessage = (message: InMessage): void => {
-    if (message.headers.type !== 'reply' || message.value === null) return;
-    let record: ReplyRecord;
+    if (message.headers[HEADER.type] !== MESSAGE_TYPE.reply || message.value === null) return;
+    let record: ReceivedReplyRecord;
     try {
-      record = codec.decode<ReplyRecord>(REPLY_RECORD, message.value);
+      record = codec.decode<ReceivedReplyRecord>(REPLY_RECORD, message.value);
     } catch (error) {
       log.warn({ err: error, partition: message.partition, offset: message.offset }, 'skipped a reply that is not a readable Reply record');
       return;

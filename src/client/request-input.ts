@@ -9,11 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { parseEmployerId } from '../domain/employer-id.js';
 import { parseNiss } from '../domain/niss.js';
 import { parsePeriod } from '../domain/period.js';
+import type { RequestRecord } from '../contract/exchange-records.js';
 import type { EmployerKind, IsoDate } from '../domain/types.js';
-import type { RequestRecord } from '../gateway/exchange-messages.js';
-
-/** The Request record as `schemas/request.avsc` (be.bcss.gateway.Request) has it; `sentAt` in epoch ms. */
-export type { RequestRecord } from '../gateway/exchange-messages.js';
 
 export interface EmployerInput {
   /** AUTO guesses the kind from the shape (see `detectEmployerKind`). */

@@ -13,6 +13,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ReplyRecord } from '../contract/exchange-records.js';
+import { HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import {
   createExchangeClient,
   ExchangeTimeoutError,
@@ -20,7 +22,6 @@ import {
   toExchangeReply,
   type ExchangeClient,
   type ExchangeReply,
-  type ReplyRecord,
 } from '../client/exchange-client.js';
 import { runningGateway } from '../app/gateway-marker.js';
 import { launchSwitch, type LaunchedSwitch } from '../app/launch.js';
@@ -162,7 +163,7 @@ async function watchUnreadableReplies(
   try {
     await consumer.run(async (batch) => {
       for (const message of batch.messages) {
-        if (message.headers.type !== 'reply' || message.value === null) continue;
+        if (message.headers[HEADER.type] !== MESSAGE_TYPE.reply || message.value === null) continue;
         let record: ReplyRecord;
         try {
           record = codec.decode<ReplyRecord>(REPLY_RECORD, message.value);

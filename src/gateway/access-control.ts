@@ -1,6 +1,6 @@
 import { principalNames, sourcePrincipal, type Institutions } from '../config/load-institutions.js';
 import type { AclGrant, AclOperation, KafkaAdmin } from '../messaging/kafka-client.js';
-import type { TopicNames } from '../messaging/topics.js';
+import { clientIdPrefix, type TopicNames } from '../messaging/topics.js';
 
 /**
  * Least-privilege ACLs, computed from config/institutions.yaml. The broker denies whatever no ACL
@@ -31,11 +31,6 @@ import type { TopicNames } from '../messaging/topics.js';
 /** Kafka's principal for a SCRAM user. */
 export function userPrincipal(name: string): string {
   return `User:${name}`;
-}
-
-/** The prefix every consumer group and transactional id of `principal` starts with. */
-export function clientIdPrefix(topics: TopicNames, principal: string): string {
-  return `${topics.prefix}.${principal}.`;
 }
 
 class GrantList {

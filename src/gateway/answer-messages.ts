@@ -4,16 +4,10 @@ import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { OutRecord } from '../messaging/transactional-pipeline.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import {
-  EXCHANGE_RECORD,
-  MESSAGE_TYPE,
-  auditMessage,
-  auditRecord,
-  replyTopic,
-  type AuditRecordValue,
-  type EmployerRecord,
-  type ReplyRecord,
-} from './exchange-messages.js';
+import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
+import type { EmployerRecord, ReplyRecord } from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
+import { replyTopic } from './exchange-messages.js';
 
 /**
  * The answer to a request: the Reply to the requester and the audit record of its outcome. Both are
@@ -81,7 +75,7 @@ export function answerMessages(
         topic: replyTopic(out.topics, to.institution, to.channel),
         key: to.key,
         value: out.codec.encode(EXCHANGE_RECORD.reply, record),
-        headers: { type: MESSAGE_TYPE.reply, ticket: reply.ticket },
+        headers: { [HEADER.type]: MESSAGE_TYPE.reply, [HEADER.ticket]: reply.ticket },
       },
       auditMessage(out.codec, out.topics, audit),
     ],

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { describeGrantedFields, describeGrantLimits, requesterDuties, type Deliberation } from '../domain/deliberation.js';
+import { auditMessage, auditRecord } from '../contract/audit-records.js';
+import type { AuthorizationSnapshot } from '../contract/authorization-records.js';
+import { AUTHORIZATION_RECORD } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { KafkaClient, OutMessage } from '../messaging/kafka-client.js';
 import { readTopicToEnd } from '../messaging/topic-reader.js';
 import type { TopicNames } from '../messaging/topics.js';
-import { auditMessage, auditRecord } from './exchange-messages.js';
 
 /**
  * Publishes the deliberations a gateway applies to the compacted `bcss.authorizations` topic and audits
@@ -15,28 +17,6 @@ import { auditMessage, auditRecord } from './exchange-messages.js';
  * transaction as the new snapshot. Run at start, before the gateway applies the files: an operator who
  * edits a deliberation leaves a trace, whoever restarts which gateway.
  */
-
-export const AUTHORIZATION_RECORD = 'be.bcss.gateway.AuthorizationSnapshot';
-
-interface AuthorizationSnapshot {
-  readonly deliberation: string;
-  readonly title: string;
-  readonly requester: string;
-  readonly purpose: string;
-  readonly viaBcss: boolean;
-  readonly versions: ReadonlyArray<{
-    id: string;
-    inForceFrom: string;
-    inForceTo: string | null;
-    services: string[];
-    fields: string[];
-    limits: string[];
-  }>;
-  readonly requesterDuties: readonly string[];
-  readonly contentHash: string;
-  readonly sourceFile: string;
-  readonly publishedAt: number;
-}
 
 /** Stable JSON (keys sorted) so that the hash depends on content, never on key order. */
 function canonical(value: unknown): string {

@@ -1,22 +1,18 @@
 import { employerLinkDemand, type AuthorizationIndex } from '../domain/authorization.js';
 import { deintegrate, integrate, listFor, type Integration } from '../domain/directory.js';
 import { REFUSAL_CODES, refusal, type Refusal } from '../domain/refusal-codes.js';
+import { auditMessage, auditRecord } from '../contract/audit-records.js';
+import { deadLetter } from '../contract/dead-letters.js';
+import { checkDirectoryCommand, type DirectoryAckRecord, type DirectoryCommandRecord } from '../contract/directory-records.js';
+import { DIRECTORY_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
-import { deadLetter } from './dead-letters.js';
-import { auditMessage, auditRecord } from './exchange-messages.js';
 import { rebuildDirectory } from './directory-rebuild.js';
-import {
-  checkDirectoryCommand,
-  RECORD,
-  toSnapshotRecord,
-  type DirectoryAckRecord,
-  type DirectoryCommandRecord,
-} from './directory-messages.js';
+import { toSnapshotRecord } from './directory-messages.js';
 
 /**
  * The reference directory's two stages.
@@ -66,7 +62,7 @@ function ack(
     message: refusal ? refusal.detail : 'applied',
     answeredAt: Date.now(),
   };
-  return { topic: topics.replies(institution), key, value: codec.encode(RECORD.ack, record), headers: { type: 'directory-ack' } };
+  return { topic: topics.replies(institution), key, value: codec.encode(DIRECTORY_RECORD.ack, record), headers: { [HEADER.type]: MESSAGE_TYPE.directoryAck } };
 }
 
 /**
@@ -116,7 +112,7 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
 
   function intakeOne(message: InMessage): OutRecord[] {
     const institution = topics.institutionOf(message.topic);
-    const decoded = codec.tryDecode<DirectoryCommandRecord>(RECORD.command, message.value);
+    const decoded = codec.tryDecode<DirectoryCommandRecord>(DIRECTORY_RECORD.command, message.value);
     if (decoded instanceof CodecError || institution === null) {
       const reason = decoded instanceof CodecError ? decoded.message : 'topic does not name an institution';
       const records = [deadLetter(codec, topics, message, decoded instanceof CodecError ? decoded.code : 'UNROUTABLE', reason)];
@@ -144,7 +140,7 @@ export function directoryIntakeTransform(deps: Pick<DirectoryPipelineDeps, 'code
         directoryAudit(codec, topics, institution, decoded, { refusal: checked }),
       ];
     }
-    return [{ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { institution } }];
+    return [{ topic: topics.directoryCommands, key: decoded.niss, value: message.value as Buffer, headers: { [HEADER.institution]: institution } }];
   }
 }
 
@@ -156,7 +152,7 @@ export function directoryWriterTransform(
     const records: OutRecord[] = [];
     const decoded: Array<{ message: InMessage; record: DirectoryCommandRecord }> = [];
     for (const message of messages) {
-      const record = codec.tryDecode<DirectoryCommandRecord>(RECORD.command, message.value);
+      const record = codec.tryDecode<DirectoryCommandRecord>(DIRECTORY_RECORD.command, message.value);
       if (record instanceof CodecError) records.push(deadLetter(codec, topics, message, record.code, record.message));
       else decoded.push({ message, record });
     }
@@ -195,7 +191,7 @@ export function directoryWriterTransform(
         // A person with no line left is a tombstone: compaction forgets them.
         value: lines.length === 0
           ? (null as unknown as Buffer)
-          : codec.encode(RECORD.snapshot, toSnapshotRecord(niss, lines, { changedAt, lastCommandId: commandId, lastInstitution: institution })),
+          : codec.encode(DIRECTORY_RECORD.snapshot, toSnapshotRecord(niss, lines, { changedAt, lastCommandId: commandId, lastInstitution: institution })),
       });
     }
     return { records };

@@ -1,9 +1,11 @@
+import type { DirectorySnapshotRecord } from '../contract/directory-records.js';
+import { DIRECTORY_RECORD } from '../contract/names.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { KafkaClient } from '../messaging/kafka-client.js';
 import { readTopicToEnd } from '../messaging/topic-reader.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { DirectoryStore } from '../store/directory-store.js';
-import { fromSnapshotRecord, RECORD, type DirectorySnapshotRecord } from './directory-messages.js';
+import { fromSnapshotRecord } from './directory-messages.js';
 
 /**
  * Restores the reference directory in Redis from the compacted changelog: each person's last snapshot
@@ -36,7 +38,7 @@ export async function rebuildDirectory(deps: {
       const entries = messages.map((message) => {
         const niss = message.key?.toString('utf8') ?? '';
         if (!message.value) return { niss, lines: [] };
-        const snapshot = deps.codec.decode<DirectorySnapshotRecord>(RECORD.snapshot, message.value);
+        const snapshot = deps.codec.decode<DirectorySnapshotRecord>(DIRECTORY_RECORD.snapshot, message.value);
         return { niss: snapshot.niss, lines: fromSnapshotRecord(snapshot) };
       });
       await deps.store.applyFromChangelog(entries.filter((e) => e.niss !== ''), partition, last.offset);

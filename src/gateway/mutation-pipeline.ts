@@ -6,6 +6,11 @@ import { parseEmployerId } from '../domain/employer-id.js';
 import { parseNiss } from '../domain/niss.js';
 import { retainUntil } from '../domain/retention.js';
 import type { EmployerKind, IsoDate } from '../domain/types.js';
+import { auditMessage, auditRecord } from '../contract/audit-records.js';
+import { deadLetter } from '../contract/dead-letters.js';
+import { employerRecord } from '../contract/exchange-records.js';
+import type { MutationRecord, SourceMutationRecord } from '../contract/mutation-records.js';
+import { HEADER, MESSAGE_TYPE, MUTATION_RECORD } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
@@ -13,8 +18,7 @@ import type { TopicNames } from '../messaging/topics.js';
 import type { ChunkResult, OutRecord } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
 import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
-import { deadLetter } from './dead-letters.js';
-import { auditMessage, auditRecord, dayOf, employerRecord, type EmployerRecord } from './exchange-messages.js';
+import { dayOf } from './exchange-messages.js';
 
 /**
  * The mutation pipeline: every source's mutations topic in; for each change, one Mutation on the
@@ -23,50 +27,6 @@ import { auditMessage, auditRecord, dayOf, employerRecord, type EmployerRecord }
  * transaction with the consumed offsets. Input and outputs are keyed by the NISS, so the changes about
  * one person reach each subscriber in the order the source published them.
  */
-
-export const MUTATION_RECORD = {
-  source: 'be.bcss.gateway.SourceMutation',
-  delivered: 'be.bcss.gateway.Mutation',
-} as const;
-
-export type ChangeKind = 'ADDED' | 'CHANGED' | 'ENDED' | 'CANCELLED';
-
-export interface SourceMutationRecord {
-  readonly mutationId: string;
-  readonly service: string;
-  readonly subjectNiss: string;
-  readonly employer: EmployerRecord | null;
-  readonly informationType: string;
-  readonly changeKind: ChangeKind;
-  readonly effectiveDate: IsoDate;
-  readonly newNiss: string | null;
-  readonly payload: Buffer | null;
-  readonly emittedAt: number;
-}
-
-export interface MutationRecord {
-  readonly ticket: string;
-  readonly mutationId: string;
-  readonly source: string;
-  readonly service: string;
-  readonly subjectNiss: string;
-  /** Delivered through a mandatory intermediary: the institution it is for. */
-  readonly onBehalfOf: string | null;
-  readonly employer: EmployerRecord | null;
-  readonly informationType: string;
-  readonly changeKind: ChangeKind;
-  readonly effectiveDate: IsoDate;
-  readonly newNiss: string | null;
-  readonly form: 'NOTIFICATION' | 'BLOCKS';
-  readonly deliveredBlocks: readonly string[];
-  readonly removedBlocks: readonly string[];
-  readonly removedFields: readonly string[];
-  readonly payload: Buffer | null;
-  readonly legalBasis: { readonly deliberation: string; readonly version: string; readonly purpose: string | null };
-  readonly retainUntil: IsoDate | null;
-  readonly emittedAt: number;
-  readonly deliveredAt: number;
-}
 
 export interface MutationPipelineDeps {
   readonly codec: AvroCodec;
@@ -204,7 +164,7 @@ export function mutationTransform(deps: MutationPipelineDeps) {
         topic: topics.mutations(delivery.via ?? delivery.institution),
         key: mutation.subjectNiss,
         value: codec.encode(MUTATION_RECORD.delivered, record),
-        headers: { type: 'mutation', ticket },
+        headers: { [HEADER.type]: MESSAGE_TYPE.mutation, [HEADER.ticket]: ticket },
       });
       records.push(
         auditMessage(

@@ -1,6 +1,16 @@
 import type { Catalogue, ServiceDefinition } from '../domain/catalogue.js';
 import { composeAnswer, listSubjects, retainUntilFor } from '../domain/exchange.js';
 import { refusal, type Refusal } from '../domain/refusal-codes.js';
+import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
+import { deadLetter } from '../contract/dead-letters.js';
+import {
+  employerRecord,
+  periodRecords,
+  type ExchangeTimeoutRecord,
+  type ReplyStatus,
+  type SourceReplyRecord,
+} from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../contract/names.js';
 import { maskNissIn, type Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
@@ -9,19 +19,8 @@ import type { ChunkResult, OutRecord } from '../messaging/transactional-pipeline
 import type { ClaimResult, PendingExchange, PendingStore } from '../store/pending-store.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { answerMessages, type AnswerEvent } from './answer-messages.js';
-import { deadLetter } from './dead-letters.js';
 import { pipelineSteps, type PipelineSteps } from './pipeline-steps.js';
-import {
-  EXCHANGE_RECORD,
-  auditMessage,
-  auditRecord,
-  dayOf,
-  employerRecord,
-  periodRecords,
-  type AuditRecordValue,
-  type ExchangeTimeoutRecord,
-  type SourceReplyRecord,
-} from './exchange-messages.js';
+import { dayOf } from './exchange-messages.js';
 
 /**
  * The reply pipeline: the sources' answers and the deadline events in; for each exchange, exactly one
@@ -58,7 +57,7 @@ type Incoming =
 
 /** What the requester is told. */
 interface Answer {
-  readonly status: string;
+  readonly status: ReplyStatus;
   readonly message: string;
   readonly payload: Buffer | null;
   readonly deliveredBlocks: readonly string[];

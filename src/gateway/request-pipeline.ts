@@ -11,6 +11,17 @@ import {
 import { parseNiss } from '../domain/niss.js';
 import { refusal, type Refusal } from '../domain/refusal-codes.js';
 import type { IsoDate } from '../domain/types.js';
+import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
+import { deadLetter } from '../contract/dead-letters.js';
+import {
+  employerRecord,
+  periodRecords,
+  ticketFor,
+  type EmployerRecord,
+  type RequestRecord,
+  type SourceRequestRecord,
+} from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
@@ -20,22 +31,8 @@ import type { DirectoryStore } from '../store/directory-store.js';
 import type { PendingExchange, PendingStore } from '../store/pending-store.js';
 import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
 import { answerMessages } from './answer-messages.js';
-import { deadLetter } from './dead-letters.js';
 import { pipelineSteps, type PipelineSteps } from './pipeline-steps.js';
-import {
-  EXCHANGE_RECORD,
-  MESSAGE_TYPE,
-  auditMessage,
-  auditRecord,
-  dayOf,
-  employerRecord,
-  periodRecords,
-  ticketFor,
-  type AuditRecordValue,
-  type EmployerRecord,
-  type RequestRecord,
-  type SourceRequestRecord,
-} from './exchange-messages.js';
+import { dayOf } from './exchange-messages.js';
 
 /**
  * The request pipeline: every institution's requests topic in, and for each request, in one Kafka
@@ -257,7 +254,7 @@ function forward(steps: RequestSteps, ctx: Context, decision: ForwardDecision): 
         // Keyed like the request: everything about one person stays in order.
         key: checked.subjectNiss || ctx.sender,
         value: steps.codec.encode(EXCHANGE_RECORD.sourceRequest, sourceRequest),
-        headers: { type: MESSAGE_TYPE.sourceRequest, ticket: ctx.ticket },
+        headers: { [HEADER.type]: MESSAGE_TYPE.sourceRequest, [HEADER.ticket]: ctx.ticket },
       },
       auditMessage(steps.codec, steps.topics, forwardedAudit(ctx, decision, forwardedAt, sourceRequest.employer)),
     ],

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { ExchangeTimeoutRecord } from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { Logger } from '../logging/logger.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { MessageProducer } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { PendingStore } from '../store/pending-store.js';
-import { EXCHANGE_RECORD, MESSAGE_TYPE, type ExchangeTimeoutRecord } from './exchange-messages.js';
 
 /**
  * Turns passed deadlines into events on the internal timeouts topic; the reply pipeline answers
@@ -54,7 +55,7 @@ export function startTimeoutSweeper(deps: TimeoutSweeperDeps): RunningSweeper {
           return {
             key: ticket,
             value: deps.codec.encode(EXCHANGE_RECORD.timeout, record),
-            headers: { type: MESSAGE_TYPE.timeout },
+            headers: { [HEADER.type]: MESSAGE_TYPE.timeout },
           };
         }),
       );

@@ -46,6 +46,14 @@ export interface TopicNames {
   institutionOf(topic: string): string | null;
 }
 
+/**
+ * The prefix every consumer group and transactional id of `principal` starts with: the naming rule
+ * every client of the switch follows, and what the ACLs grant on (PREFIXED).
+ */
+export function clientIdPrefix(topics: TopicNames, principal: string): string {
+  return `${topics.prefix}.${principal}.`;
+}
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

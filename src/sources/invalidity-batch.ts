@@ -12,9 +12,10 @@
  * invalidities already known to start early in the next one, the start being fixed one year after the
  * primary incapacity began). The switch's period filter (`incapacity.invalidityStartDate`) must drop them.
  */
+import type { SourceRequestRecord } from '../contract/exchange-records.js';
 import { addDays, dayNumber, quarterOf, quarterPeriod, type Quarter } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
-import type { SimulatedSourceReply, SimulatorSourceRequest } from './simulated-source.js';
+import type { SimulatedSourceReply } from './simulated-source.js';
 import { createPrng, makeNiss, SIMULATED, type Prng } from './synthetic-population.js';
 
 export const INVALIDITY_SERVICE = 'inami-invalidity-entries';
@@ -125,7 +126,7 @@ function reply(ticket: string, status: SimulatedSourceReply['status'], extra: Pa
  * (OK), NO_DATA for a quarter before {@link FIRST_INVALIDITY_QUARTER} or not over yet, ERROR for a
  * request naming a person or a period across quarters.
  */
-export function answerInvalidityRequest(request: SimulatorSourceRequest, options: InvalidityAnswerOptions): SimulatedSourceReply {
+export function answerInvalidityRequest(request: SourceRequestRecord, options: InvalidityAnswerOptions): SimulatedSourceReply {
   if (request.subjectNiss !== '') {
     return reply(request.ticket, 'ERROR', { errorMessage: `${INVALIDITY_SERVICE} is a quarterly list: the request must not name a person` });
   }

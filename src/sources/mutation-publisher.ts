@@ -10,15 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sourcePrincipal } from '../config/load-institutions.js';
-import { MUTATION_RECORD, type MutationRecord, type SourceMutationRecord } from '../gateway/mutation-pipeline.js';
+import type { MutationRecord, SourceMutationRecord } from '../contract/mutation-records.js';
+import { HEADER, MESSAGE_TYPE, MUTATION_RECORD } from '../contract/names.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient, MessageConsumer, MessageProducer, OutMessage } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { SimulatedMutation } from './mutation-simulator.js';
-
-/** Kafka header `type` of a source's change; the switch's deliveries carry `mutation`. */
-export const SOURCE_MUTATION_TYPE = 'source-mutation';
-export const MUTATION_TYPE = 'mutation';
 
 export interface EncodedMutation {
   readonly source: string;
@@ -49,7 +46,7 @@ export function encodeSimulatedMutation(
     message: {
       key: record.subjectNiss,
       value: codec.encode(MUTATION_RECORD.source, value),
-      headers: { type: SOURCE_MUTATION_TYPE, mutationId: record.mutationId },
+      headers: { [HEADER.type]: MESSAGE_TYPE.sourceMutation, [HEADER.mutationId]: record.mutationId },
     },
   };
 }
@@ -199,7 +196,7 @@ export async function listenToMutations(options: MutationListenerOptions): Promi
   try {
     await consumer.run(async (batch) => {
       for (const message of batch.messages) {
-        if (message.value === null || message.headers.type !== MUTATION_TYPE) continue;
+        if (message.value === null || message.headers[HEADER.type] !== MESSAGE_TYPE.mutation) continue;
         let record: MutationRecord;
         try {
           record = codec.decode<MutationRecord>(MUTATION_RECORD.delivered, message.value);

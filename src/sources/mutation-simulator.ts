@@ -16,8 +16,8 @@
  * with their technical register block. The switch filters them like a reply.
  */
 import { createHash } from 'node:crypto';
-import type { ChangeKind, SourceMutationRecord } from '../gateway/mutation-pipeline.js';
-import type { EmployerRecord } from '../gateway/exchange-messages.js';
+import type { EmployerRecord } from '../contract/exchange-records.js';
+import type { ChangeKind, SourceMutationRecord } from '../contract/mutation-records.js';
 import { parseNiss } from '../domain/niss.js';
 import { addDays, isIsoDate, quarterOf, quarterPeriod, type Quarter } from '../domain/period.js';
 import type { EmployerKind, IsoDate, Period } from '../domain/types.js';

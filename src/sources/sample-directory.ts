@@ -1,4 +1,4 @@
-import type { DirectoryCommandRecord } from '../gateway/directory-messages.js';
+import type { DirectoryCommandRecord } from '../contract/directory-records.js';
 import type { EmployerKind, IsoDate } from '../domain/types.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from './synthetic-population.js';
 

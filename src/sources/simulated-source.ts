@@ -1,28 +1,11 @@
 /**
- * What every simulated source reads and answers: the request as the codec decodes it, and the reply
- * before it is encoded. Its own file so that the simulators of each service (source-simulator.ts,
- * invalidity-batch.ts) can share it without importing each other.
+ * What every simulated source answers, before it is encoded. Its own file so that the simulators of
+ * each service (source-simulator.ts, invalidity-batch.ts) can share it without importing each other;
+ * the request they read is the contract's SourceRequestRecord.
  */
-import type { EmployerKind, IsoDate } from '../domain/types.js';
-
-/** be.bcss.gateway.SourceRequest as the codec decodes it (schemas/source-request.avsc). */
-export interface SimulatorSourceRequest {
-  readonly ticket: string;
-  readonly service: string;
-  readonly subjectNiss: string;
-  readonly employer: { readonly kind: EmployerKind; readonly id: string; readonly category: string | null } | null;
-  readonly period: { readonly from: IsoDate; readonly to: IsoDate | null };
-  readonly blocks: readonly string[];
-  readonly deadline: number;
-}
-
-export type SimulatedSourceStatus = 'OK' | 'NO_DATA' | 'ERROR' | 'NISS_REPLACED';
+import type { SourceReplyRecord } from '../contract/exchange-records.js';
 
 /** be.bcss.gateway.SourceReply without `answeredAt`, with the payload as a plain object (not encoded). */
-export interface SimulatedSourceReply {
-  readonly ticket: string;
-  readonly status: SimulatedSourceStatus;
-  readonly newNiss: string | null;
-  readonly errorMessage: string | null;
+export type SimulatedSourceReply = Omit<SourceReplyRecord, 'answeredAt' | 'payload'> & {
   readonly payload: Record<string, unknown> | null;
-}
+};

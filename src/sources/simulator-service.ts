@@ -12,9 +12,11 @@
  */
 import { SCHEMA_DIR } from '../config/project-paths.js';
 import { payloadRecordNames } from '../config/payload-records.js';
+import { deadLetter } from '../contract/dead-letters.js';
+import type { SourceReplyRecord, SourceRequestRecord } from '../contract/exchange-records.js';
+import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
 import type { Catalogue } from '../domain/catalogue.js';
 import type { IsoDate } from '../domain/types.js';
-import { deadLetter } from '../gateway/dead-letters.js';
 import type { Logger } from '../logging/logger.js';
 import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
@@ -25,12 +27,8 @@ import {
   SIMULATED_SERVICES,
   type SimulatedSourceReply,
   type SimulatorAnswerOptions,
-  type SimulatorSourceRequest,
 } from './source-simulator.js';
 import type { SyntheticPopulation } from './synthetic-population.js';
-
-export const SOURCE_REQUEST_RECORD = 'be.bcss.gateway.SourceRequest';
-export const SOURCE_REPLY_RECORD = 'be.bcss.gateway.SourceReply';
 
 /** The sources that own at least one simulated service: onss, bcss-registers, inami. */
 export const SIMULATED_SOURCES: readonly string[] = [...new Set(Object.values(SIMULATED_SERVICES))];
@@ -57,19 +55,10 @@ export interface RunningSourceSimulators {
   stop(): Promise<void>;
 }
 
-interface SourceReplyRecord {
-  readonly ticket: string;
-  readonly status: SimulatedSourceReply['status'];
-  readonly newNiss: string | null;
-  readonly errorMessage: string | null;
-  readonly payload: Buffer | null;
-  readonly answeredAt: number;
-}
-
-function decodeRequest(codec: AvroCodec, message: InMessage): SimulatorSourceRequest | CodecError {
+function decodeRequest(codec: AvroCodec, message: InMessage): SourceRequestRecord | CodecError {
   if (!message.value) return new CodecError('TRUNCATED', 'empty message');
   try {
-    return codec.decode<SimulatorSourceRequest>(SOURCE_REQUEST_RECORD, message.value);
+    return codec.decode<SourceRequestRecord>(EXCHANGE_RECORD.sourceRequest, message.value);
   } catch (error) {
     if (error instanceof CodecError) return error;
     return new CodecError('MALFORMED_BODY', 'the source request could not be decoded');
@@ -92,7 +81,7 @@ export function sourceSimulatorTransform(
   const replies = topics.sourceReplies(source);
   const delayMs = options.replyDelayMs ?? 0;
 
-  const answer = (request: SimulatorSourceRequest, answerOptions: SimulatorAnswerOptions): SimulatedSourceReply | null => {
+  const answer = (request: SourceRequestRecord, answerOptions: SimulatorAnswerOptions): SimulatedSourceReply | null => {
     const owner = (SIMULATED_SERVICES as Readonly<Record<string, string>>)[request.service];
     if (owner !== source) {
       const known = catalogue.services.get(request.service);
@@ -130,7 +119,7 @@ export function sourceSimulatorTransform(
       payload,
       answeredAt: Date.now(),
     };
-    return codec.encode(SOURCE_REPLY_RECORD, record);
+    return codec.encode(EXCHANGE_RECORD.sourceReply, record);
   };
 
   return async (messages: readonly InMessage[]): Promise<{ records: OutRecord[] }> => {
@@ -159,7 +148,7 @@ export function sourceSimulatorTransform(
           topic: replies,
           key: message.key,
           value: encodeReply(reply, request.service),
-          headers: { type: 'source-reply', ticket: request.ticket },
+          headers: { [HEADER.type]: MESSAGE_TYPE.sourceReply, [HEADER.ticket]: request.ticket },
         });
       } catch (error) {
         // No request may stop the source's partition: whatever goes wrong ends in the dead letters.

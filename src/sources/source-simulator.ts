@@ -14,10 +14,11 @@
  * quarter either side). The switch must never trust a source to minimise; its block filter does, and the tests
  * of that filter rely on this over-delivery.
  */
+import type { SourceReplyStatus, SourceRequestRecord } from '../contract/exchange-records.js';
 import { addDays, overlaps, quarterOf, quarterPeriod } from '../domain/period.js';
 import type { IsoDate, Period } from '../domain/types.js';
 import { answerInvalidityRequest, INVALIDITY_SERVICE } from './invalidity-batch.js';
-import type { SimulatedSourceReply, SimulatedSourceStatus, SimulatorSourceRequest } from './simulated-source.js';
+import type { SimulatedSourceReply } from './simulated-source.js';
 import { SIMULATED } from './synthetic-population.js';
 import type {
   SyntheticAddress,
@@ -28,7 +29,7 @@ import type {
   SyntheticPopulation,
 } from './synthetic-population.js';
 
-export type { SimulatedSourceReply, SimulatedSourceStatus, SimulatorSourceRequest } from './simulated-source.js';
+export type { SimulatedSourceReply } from './simulated-source.js';
 
 /** The services the simulator answers, with the source that owns each. */
 export const SIMULATED_SERVICES = {
@@ -59,7 +60,7 @@ function widen(period: Period): Period {
   return { from: before.from, to: after.to };
 }
 
-function reply(ticket: string, status: SimulatedSourceStatus, extra: Partial<SimulatedSourceReply> = {}): SimulatedSourceReply {
+function reply(ticket: string, status: SourceReplyStatus, extra: Partial<SimulatedSourceReply> = {}): SimulatedSourceReply {
   return { ticket, status, newNiss: null, errorMessage: null, payload: null, ...extra };
 }
 
@@ -74,7 +75,7 @@ function utcDay(epochMillis: number): IsoDate | null {
  */
 export function answerSourceRequest(
   population: SyntheticPopulation,
-  request: SimulatorSourceRequest,
+  request: SourceRequestRecord,
   options: SimulatorAnswerOptions = {},
 ): SimulatedSourceReply | null {
   if (request.service === INVALIDITY_SERVICE) {

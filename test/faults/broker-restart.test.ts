@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReplyRecord } from '../../src/gateway/exchange-messages.js';
+import type { ReplyRecord } from '../../src/contract/exchange-records.js';
 import { loadSettings } from '../../src/app/settings.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';

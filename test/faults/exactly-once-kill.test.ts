@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCHANGE_RECORD, type AuditRecordValue, type ReplyRecord, type RequestRecord } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { ReplyRecord, RequestRecord } from '../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { InMessage, MessageProducer, OutMessage } from '../../src/messaging/kafka-client.js';

@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/project-paths.js';
-import { EXCHANGE_RECORD, type AuditRecordValue, type ReplyRecord, type RequestRecord } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { ReplyRecord, RequestRecord } from '../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import type { OutMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';

@@ -33,8 +33,9 @@ import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/project-paths.js';
-import { RECORD } from '../../src/gateway/directory-messages.js';
-import { EXCHANGE_RECORD, ticketFor, type AuditRecordValue, type ReplyRecord } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import { ticketFor, type ReplyRecord } from '../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { InMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
@@ -205,7 +206,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
         originalSize: number | null;
         originalSha256: string | null;
         truncated: boolean;
-      }>(RECORD.deadLetter, m.value as Buffer);
+      }>(EXCHANGE_RECORD.deadLetter, m.value as Buffer);
       // A dead letter keeps the first 512 KiB of a larger message, and the whole message's SHA-256: the
       // bytes sent are then recognised by that hash, and the kept bytes must be its beginning.
       const cutWrongly =

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXCHANGE_RECORD, type AuditRecordValue } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { stackStatus, startStackRedis, stopStackRedis } from '../../src/stack/local-stack.js';

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EXCHANGE_RECORD,
-  type ReplyRecord,
-  type SourceReplyRecord,
-  type SourceRequestRecord,
-} from '../../src/gateway/exchange-messages.js';
+import type { ReplyRecord, SourceReplyRecord, SourceRequestRecord } from '../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { redisKeys } from '../../src/store/keys.js';
 import { createExchangeFixture, type ExchangeFixture, type TopicCollector } from '../support/exchange-fixture.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZATION_RECORD, publishAuthorizations } from '../../src/gateway/authorization-publisher.js';
+import { AUTHORIZATION_RECORD } from '../../src/contract/names.js';
+import { publishAuthorizations } from '../../src/gateway/authorization-publisher.js';
 import type { Deliberation } from '../../src/domain/deliberation.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCommandId } from '../../src/client/directory-client.js';
-import { RECORD, type DirectoryCommandRecord } from '../../src/gateway/directory-messages.js';
-import type { AuditRecordValue } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { DirectoryCommandRecord } from '../../src/contract/directory-records.js';
+import { DIRECTORY_RECORD } from '../../src/contract/names.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { SIMULATED } from '../../src/sources/synthetic-population.js';
 import { createExchangeFixture, type ExchangeFixture } from '../support/exchange-fixture.js';
@@ -46,7 +47,7 @@ describe('audit of the reference directory', () => {
     const badCapacity = command({ capacity: 'not a capacity!' });
     const send = (institution: string, value: Buffer, key: string) =>
       producer.send(fx.topics.directory(institution), [{ key, value }]);
-    for (const c of [applied, deintegrated, spoofed, badCapacity]) await send('onva', fx.codec.encode(RECORD.command, c), c.niss);
+    for (const c of [applied, deintegrated, spoofed, badCapacity]) await send('onva', fx.codec.encode(DIRECTORY_RECORD.command, c), c.niss);
     await send('onva', Buffer.from('not a directory command'), 'garbage');
 
     const directoryEvents = (records: AuditRecordValue[]) =>

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCommandId, createDirectoryClient } from '../../src/client/directory-client.js';
 import { decideDirectoryAccess, type DirectoryAccessRequest } from '../../src/domain/directory.js';
-import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../src/gateway/directory-messages.js';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../src/contract/directory-records.js';
 import { rebuildDirectory } from '../../src/gateway/directory-rebuild.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
 import { waitFor } from '../support/kafka-helpers.js';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplyRecord, RequestRecord } from '../../src/contract/exchange-records.js';
 import {
   createExchangeClient,
   ExchangeClosedError,
@@ -15,9 +16,8 @@ import {
   REQUEST_RECORD,
   type ExchangeClient,
   type ExchangeReply,
-  type ReplyRecord,
 } from '../../src/client/exchange-client.js';
-import { RequestInputError, type RequestInput, type RequestRecord } from '../../src/client/request-input.js';
+import { RequestInputError, type RequestInput } from '../../src/client/request-input.js';
 import { PROJECT_ROOT } from '../../src/config/project-paths.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { createKafkaClient, type MessageProducer } from '../../src/messaging/kafka-client.js';

@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import type { InMessage, OutMessage } from '../../src/messaging/kafka-client.js';
 import { DEFAULT_INVALIDITY_ENTRIES_PER_QUARTER } from '../../src/sources/invalidity-batch.js';
 import { startSourceSimulators, type RunningSourceSimulators } from '../../src/sources/simulator-service.js';
-import type { SimulatorSourceRequest } from '../../src/sources/source-simulator.js';
+import type { SourceRequestRecord } from '../../src/contract/exchange-records.js';
 import { createSyntheticPopulation, SIMULATED, SIMULATED_EMPLOYERS } from '../../src/sources/synthetic-population.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
 import { collectMessages, uniqueName } from '../support/kafka-helpers.js';
@@ -41,7 +41,7 @@ describe('source simulators on Kafka', () => {
   const principals: string[] = [];
   const ticket = (label: string) => `${label}-${uniqueName('tk')}`;
 
-  const request = (fields: Partial<SimulatorSourceRequest> & Pick<SimulatorSourceRequest, 'service' | 'subjectNiss'>): SimulatorSourceRequest => ({
+  const request = (fields: Partial<SourceRequestRecord> & Pick<SourceRequestRecord, 'service' | 'subjectNiss'>): SourceRequestRecord => ({
     ticket: ticket(fields.service),
     employer: null,
     period: { from: '2024-04-01', to: '2024-06-30' },
@@ -61,7 +61,7 @@ describe('source simulators on Kafka', () => {
     invalidityAcross: ticket('invalidity-across'),
   };
 
-  const sent: Record<'onss' | 'bcss-registers' | 'inami', Array<{ key: string; request: SimulatorSourceRequest }>> = {
+  const sent: Record<'onss' | 'bcss-registers' | 'inami', Array<{ key: string; request: SourceRequestRecord }>> = {
     onss: [
       {
         key: SIMULATED.assistantOfVaph,

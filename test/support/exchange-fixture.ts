@@ -7,15 +7,12 @@ import { payloadRecordNames } from '../../src/config/payload-records.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../../src/config/project-paths.js';
 import type { Catalogue } from '../../src/domain/catalogue.js';
 import type { Deliberation } from '../../src/domain/deliberation.js';
-import { RECORD, type DirectoryAckRecord, type DirectoryCommandRecord } from '../../src/gateway/directory-messages.js';
-import {
-  EXCHANGE_RECORD,
-  type AuditRecordValue,
-  type ReplyRecord,
-  type RequestRecord,
-} from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../src/contract/directory-records.js';
+import type { ReplyRecord, RequestRecord } from '../../src/contract/exchange-records.js';
+import type { SourceMutationRecord } from '../../src/contract/mutation-records.js';
+import { DIRECTORY_RECORD as RECORD, EXCHANGE_RECORD, MUTATION_RECORD } from '../../src/contract/names.js';
 import { startGateway } from '../../src/gateway/gateway.js';
-import { MUTATION_RECORD, type SourceMutationRecord } from '../../src/gateway/mutation-pipeline.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { InMessage, MessageProducer } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';

@@ -6,9 +6,9 @@ import type { Catalogue } from '../../src/domain/catalogue.js';
 import { parseEmployerId } from '../../src/domain/employer-id.js';
 import { parseNiss } from '../../src/domain/niss.js';
 import type { EmployerKind } from '../../src/domain/types.js';
-import { RECORD } from '../../src/gateway/directory-messages.js';
-import { EXCHANGE_RECORD, type RequestRecord, type SourceReplyRecord } from '../../src/gateway/exchange-messages.js';
-import { MUTATION_RECORD, type SourceMutationRecord } from '../../src/gateway/mutation-pipeline.js';
+import type { RequestRecord, SourceReplyRecord } from '../../src/contract/exchange-records.js';
+import type { SourceMutationRecord } from '../../src/contract/mutation-records.js';
+import { DIRECTORY_RECORD, EXCHANGE_RECORD, MUTATION_RECORD } from '../../src/contract/names.js';
 import { CodecError, SINGLE_OBJECT_MARKER, parseSchema, type AvroCodec } from '../../src/messaging/avro-codec.js';
 import { fingerprintBytes } from '../../src/messaging/crc64-avro.js';
 
@@ -335,9 +335,9 @@ export function createFuzzCorpus(options: FuzzCorpusOptions): FuzzCorpus {
     [
       ...Object.values(EXCHANGE_RECORD),
       ...Object.values(MUTATION_RECORD),
-      RECORD.command,
-      RECORD.ack,
-      RECORD.deadLetter,
+      DIRECTORY_RECORD.command,
+      DIRECTORY_RECORD.ack,
+      EXCHANGE_RECORD.deadLetter,
       ...new Set(payloadRecords.values()),
     ].filter((name) => name !== but);
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';
 import { answerMessages, type AnsweredParties } from '../../src/gateway/answer-messages.js';
-import { EXCHANGE_RECORD, type AuditRecordValue, type ReplyRecord } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { ReplyRecord } from '../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import type { OutRecord } from '../../src/messaging/transactional-pipeline.js';
 import { topicNames } from '../../src/messaging/topics.js';
@@ -132,7 +134,7 @@ describe('answerMessages: the reply to the requester and its audit record', () =
 
   it('audits a deadline as SOURCE_TIMEOUT, and counts an answer without a service as "unknown"', () => {
     const metrics = recordingMetrics();
-    const timedOut = { ...refusedReply, status: 'SOURCE_TIMEOUT', message: 'the source did not answer in time' };
+    const timedOut = { ...refusedReply, status: 'SOURCE_TIMEOUT' as const, message: 'the source did not answer in time' };
     const { audit } = answerMessages({ codec, topics, metrics }, 'SOURCE_TIMEOUT', { institution: 'vaph', channel: 'replies', key: null }, timedOut, parties);
     expect(audit).toMatchObject({ eventType: 'SOURCE_TIMEOUT', outcome: 'SOURCE_TIMEOUT', ticket: 'T-refused', at: RECEIVED + 7 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';
-import { auditMessage, auditRecord } from '../../src/gateway/exchange-messages.js';
+import { auditMessage, auditRecord } from '../../src/contract/audit-records.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import { topicNames } from '../../src/messaging/topics.js';
 

@@ -1,24 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';
-import { DEAD_LETTER_LIMITS, deadLetter } from '../../src/gateway/dead-letters.js';
-import { RECORD } from '../../src/gateway/directory-messages.js';
+import { DEAD_LETTER_LIMITS, deadLetter, type DeadLetterRecord } from '../../src/contract/dead-letters.js';
+import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import type { InMessage } from '../../src/messaging/kafka-client.js';
 import { topicNames } from '../../src/messaging/topics.js';
 
 const codec = loadAvroCodec(SCHEMA_DIR);
 const topics = topicNames('bcss');
-
-interface DeadLetterValue {
-  originalValue: Buffer | null;
-  originalKey: Buffer | null;
-  originalHeaders: Record<string, string>;
-  originalSize: number | null;
-  originalSha256: string | null;
-  truncated: boolean;
-  originOffset: number;
-}
 
 const message = (value: Buffer | null, key: Buffer | null = Buffer.from('k'), headers: Record<string, string> = {}): InMessage => ({
   topic: 'bcss.vaph.requests',
@@ -32,7 +22,7 @@ const message = (value: Buffer | null, key: Buffer | null = Buffer.from('k'), he
 
 const decode = (m: InMessage) => {
   const out = deadLetter(codec, topics, m, 'BAD_MARKER', 'not a single-object encoding');
-  return { out, value: codec.decode<DeadLetterValue>(RECORD.deadLetter, out.value as Buffer) };
+  return { out, value: codec.decode<DeadLetterRecord>(EXCHANGE_RECORD.deadLetter, out.value as Buffer) };
 };
 
 describe('dead letters', () => {

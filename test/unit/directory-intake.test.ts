@@ -14,8 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';
 import { REFUSAL_CODES } from '../../src/domain/refusal-codes.js';
 import { directoryIntakeTransform } from '../../src/gateway/directory-pipelines.js';
-import { RECORD, type DirectoryAckRecord, type DirectoryCommandRecord } from '../../src/gateway/directory-messages.js';
-import { EXCHANGE_RECORD, type AuditRecordValue } from '../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../src/contract/audit-records.js';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../src/contract/directory-records.js';
+import { DIRECTORY_RECORD, EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import type { InMessage } from '../../src/messaging/kafka-client.js';
 import type { OutRecord } from '../../src/messaging/transactional-pipeline.js';
@@ -58,7 +59,7 @@ function message(record: DirectoryCommandRecord, topicOf = record.institution, o
     partition: 0,
     offset: String(offset),
     key: Buffer.from(record.niss),
-    value: codec.encode(RECORD.command, record),
+    value: codec.encode(DIRECTORY_RECORD.command, record),
     headers: {},
     timestamp: String(record.issuedAt),
   };
@@ -68,7 +69,7 @@ async function run(transform: typeof intake, ...messages: InMessage[]): Promise<
   return (await transform(messages)).records;
 }
 
-const ackOf = (r: OutRecord) => codec.decode<DirectoryAckRecord>(RECORD.ack, r.value as Buffer);
+const ackOf = (r: OutRecord) => codec.decode<DirectoryAckRecord>(DIRECTORY_RECORD.ack, r.value as Buffer);
 const auditOf = (r: OutRecord) => codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, r.value as Buffer);
 
 /** Forwarded to the writer: the command's own bytes, keyed by the NISS, its institution in a header. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDirectoryCommand, type DirectoryCommandRecord } from '../../src/gateway/directory-messages.js';
+import { checkDirectoryCommand, type DirectoryCommandRecord } from '../../src/contract/directory-records.js';
 
 const base: DirectoryCommandRecord = {
   commandId: 'c-1',

@@ -104,14 +104,16 @@ function expectNone(offences: readonly string[], rule: string): void {
 /**
  * The layers, lowest first: a file may import its own folder and folders of a LOWER layer only
  * (value imports; see above for type-only ones). `src/index.ts` (the library's entry), `src/cli/`
- * and `bench/` are entries: nothing in src imports them.
+ * and `bench/` are entries: nothing in src imports them. The gateway shares a layer with the
+ * institutions' client, the sources and the audit tools: what they have in common is the protocol
+ * (`src/contract/`), below them all, as it would be between separate parties.
  */
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['domain', 'logging'],
   ['config', 'messaging', 'store'],
+  ['contract'],
   ['observability'],
-  ['gateway'],
-  ['client', 'sources', 'audit', 'stack'],
+  ['gateway', 'client', 'sources', 'audit', 'stack'],
   ['app'],
   ['demo'],
   ['cli', 'index.ts', 'bench'],
@@ -207,6 +209,12 @@ describe('import rules (docs/architecture.md)', () => {
       return toLayer < fromLayer ? [] : [`${where(i)}: ${from} (layer ${fromLayer}) may not import ${to} (layer ${toLayer})`];
     });
     expectNone(offences, 'upward imports');
+  });
+
+  it('src/client, src/sources and src/audit never import src/gateway, not even a type: they share the contract only', () => {
+    const PARTIES = new Set(['client', 'sources', 'audit']);
+    const offences = SRC_IMPORTS.filter((i) => PARTIES.has(folderOf(i.from)) && i.target?.startsWith('src/gateway/')).map(where);
+    expectNone(offences, 'imports of the gateway by its parties (what they need of it belongs in src/contract)');
   });
 
   it('nothing outside src/cli imports src/cli: the demo, the app and the benchmarks included', () => {

@@ -15,14 +15,15 @@ import {
   INVALIDITY_SERVICE,
   type InvalidityEntry,
 } from '../../src/sources/invalidity-batch.js';
-import { answerSourceRequest, type SimulatorSourceRequest } from '../../src/sources/source-simulator.js';
+import type { SourceRequestRecord } from '../../src/contract/exchange-records.js';
+import { answerSourceRequest } from '../../src/sources/source-simulator.js';
 import { createSyntheticPopulation, SIMULATED } from '../../src/sources/synthetic-population.js';
 import { everyField, invalidPaths, payloadType, SCHEMAS_DIR, service } from './support/gateway-config.js';
 
 const TODAY = '2026-11-24';
 const Q3_2024 = { from: '2024-07-01', to: '2024-09-30' };
 
-function request(period: SimulatorSourceRequest['period'], subjectNiss = ''): SimulatorSourceRequest {
+function request(period: SourceRequestRecord['period'], subjectNiss = ''): SourceRequestRecord {
   return { ticket: 'T-inv', service: INVALIDITY_SERVICE, subjectNiss, employer: null, period, blocks: [], deadline: Date.parse(`${TODAY}T10:00:00Z`) };
 }
 

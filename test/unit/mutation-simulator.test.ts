@@ -6,10 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { payloadRecordNames } from '../../src/config/payload-records.js';
-import { MUTATION_RECORD, type SourceMutationRecord } from '../../src/gateway/mutation-pipeline.js';
+import type { SourceMutationRecord } from '../../src/contract/mutation-records.js';
+import { MESSAGE_TYPE, MUTATION_RECORD } from '../../src/contract/names.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import { topicNames } from '../../src/messaging/topics.js';
-import { encodeSimulatedMutation, SOURCE_MUTATION_TYPE } from '../../src/sources/mutation-publisher.js';
+import { encodeSimulatedMutation } from '../../src/sources/mutation-publisher.js';
 import {
   defaultSubject,
   findSimulatedEmployer,
@@ -275,7 +276,7 @@ describe('encodeSimulatedMutation', () => {
     const dimona = encodeSimulatedMutation(codec, topics, payloadRecords, simulate('dimona-out'));
     expect(dimona).toMatchObject({ source: 'onss', principal: 'source-onss', topic: 'demo-x.source.onss.mutations' });
     expect(dimona.message.key).toBe(SIMULATED.assistantOfVaph);
-    expect(dimona.message.headers).toEqual({ type: SOURCE_MUTATION_TYPE, mutationId: simulate('dimona-out').record.mutationId });
+    expect(dimona.message.headers).toEqual({ type: MESSAGE_TYPE.sourceMutation, mutationId: simulate('dimona-out').record.mutationId });
     const replaced = encodeSimulatedMutation(codec, topics, payloadRecords, simulate('bis-replaced'));
     expect(replaced).toMatchObject({ principal: 'source-bcss-registers', topic: 'demo-x.source.bcss-registers.mutations' });
     // Keyed by the number the change is about, so that it stays in order with that number's earlier changes.

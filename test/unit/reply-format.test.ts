@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { toExchangeReply, ReplyDecodeError, type ExchangeOk, type ExchangeRefusal, type ReplyRecord } from '../../src/client/exchange-client.js';
+import { toExchangeReply, ReplyDecodeError, type ExchangeOk, type ExchangeRefusal, type ReceivedReplyRecord } from '../../src/client/exchange-client.js';
 import { formatPeriod, formatReply, payloadJson } from '../../src/client/reply-format.js';
 import { PROJECT_ROOT, SCHEMA_DIR } from '../../src/config/project-paths.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
@@ -13,7 +13,7 @@ function fixture(service: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'payloads', `${service}.json`), 'utf8')) as Record<string, unknown>;
 }
 
-function replyRecord(overrides: Partial<ReplyRecord> = {}): ReplyRecord {
+function replyRecord(overrides: Partial<ReceivedReplyRecord> = {}): ReceivedReplyRecord {
   return {
     requestId: 'req-1',
     ticket: 'T-0001',
@@ -36,14 +36,14 @@ function replyRecord(overrides: Partial<ReplyRecord> = {}): ReplyRecord {
   };
 }
 
-function ok(service: string, recordName: string, overrides: Partial<ReplyRecord> = {}): ExchangeOk {
+function ok(service: string, recordName: string, overrides: Partial<ReceivedReplyRecord> = {}): ExchangeOk {
   const payload = codec.encode(`be.bcss.gateway.payload.${recordName}`, fixture(service));
   const reply = toExchangeReply(replyRecord({ service, payload, ...overrides }), codec);
   if (!reply.ok) throw new Error('expected OK');
   return reply;
 }
 
-function refusal(overrides: Partial<ReplyRecord>): ExchangeRefusal {
+function refusal(overrides: Partial<ReceivedReplyRecord>): ExchangeRefusal {
   const reply = toExchangeReply(
     replyRecord({ deliveredBlocks: [], removedBlocks: [], retainUntil: null, legalBasis: null, forwardedAt: null, ...overrides }),
     codec,

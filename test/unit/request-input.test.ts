@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RequestRecord } from '../../src/contract/exchange-records.js';
 import {
   buildRequest,
   completeRawRequest,
@@ -7,7 +8,6 @@ import {
   RequestInputError,
   type RequestInput,
   type RequestInputField,
-  type RequestRecord,
 } from '../../src/client/request-input.js';
 import { loadAvroCodec } from '../../src/messaging/avro-codec.js';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AuditSealValue } from '../../src/contract/audit-records.js';
 import {
   buildSeal,
   canonicalRecordBytes,
@@ -23,7 +24,6 @@ import {
   sealSignatureValid,
   signSeal,
   startOfChain,
-  type AuditSealValue,
   type ChainRecord,
   type SealAt,
   type VerifiedRecord,

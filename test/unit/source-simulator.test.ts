@@ -13,12 +13,12 @@ import { isValidEnterpriseNumber } from '../../src/domain/enterprise-number.js';
 import { parseNiss } from '../../src/domain/niss.js';
 import { parseOnssNumber } from '../../src/domain/onss-number.js';
 import { loadAvroCodec, parseSchema } from '../../src/messaging/avro-codec.js';
+import type { SourceRequestRecord } from '../../src/contract/exchange-records.js';
 import {
   answerSourceRequest,
   SIMULATED_SERVICES,
   type SimulatedSourceReply,
   type SimulatorAnswerOptions,
-  type SimulatorSourceRequest,
 } from '../../src/sources/source-simulator.js';
 import {
   createSyntheticPopulation,
@@ -34,7 +34,7 @@ type Obj = Record<string, any>;
 const population = createSyntheticPopulation({ extraPersons: 200 });
 const codec = loadAvroCodec(SCHEMAS_DIR);
 
-function ask(niss: string, serviceId: string, period: SimulatorSourceRequest['period'], employer: SimulatorSourceRequest['employer'] = null) {
+function ask(niss: string, serviceId: string, period: SourceRequestRecord['period'], employer: SourceRequestRecord['employer'] = null) {
   return answerOf(population, {
     ticket: `T-${serviceId}-${niss}`,
     service: serviceId,
@@ -47,13 +47,13 @@ function ask(niss: string, serviceId: string, period: SimulatorSourceRequest['pe
 }
 
 /** An answer that must exist (every person but SIMULATED.unanswered gets one). */
-function answerOf(of: SyntheticPopulation, request: SimulatorSourceRequest, options?: SimulatorAnswerOptions): SimulatedSourceReply {
+function answerOf(of: SyntheticPopulation, request: SourceRequestRecord, options?: SimulatorAnswerOptions): SimulatedSourceReply {
   const answer = answerSourceRequest(of, request, options);
   if (answer === null) throw new Error(`no answer to ticket ${request.ticket}`);
   return answer;
 }
 
-function payloadOf(niss: string, serviceId: string, period: SimulatorSourceRequest['period']): Obj {
+function payloadOf(niss: string, serviceId: string, period: SourceRequestRecord['period']): Obj {
   const answer = ask(niss, serviceId, period);
   expect(answer.status).toBe('OK');
   return answer.payload as Obj;
@@ -178,7 +178,7 @@ describe('simulated answers validate against the real payload schemas', () => {
   });
 
   it('the SourceRequest the simulator reads is the one the schema defines', () => {
-    const request: SimulatorSourceRequest = {
+    const request: SourceRequestRecord = {
       ticket: 't',
       service: 'dmfa',
       subjectNiss: SIMULATED.interimWorker,

@@ -8,7 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAudit } from '../../../src/audit/audit-search.js';
-import type { AuditRecordValue, ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { ReplyRecord } from '../../../src/contract/exchange-records.js';
 import { invalidityList } from '../../../src/sources/invalidity-batch.js';
 import type { CollectedMessage } from '../../support/exchange-fixture.js';
 import {

@@ -1,13 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_SEAL_RECORD, keyIdOf, type AuditSealValue } from '../../../src/audit/seal-chain.js';
+import { auditMessage, auditRecord, type AuditSealValue } from '../../../src/contract/audit-records.js';
+import { AUDIT_SEAL_RECORD } from '../../../src/contract/names.js';
+import { keyIdOf } from '../../../src/audit/seal-chain.js';
 import type { SealKey } from '../../../src/audit/seal-key.js';
 import { startAuditSealer, type RunningAuditSealer, type SealerPartitionStatus } from '../../../src/audit/sealer.js';
 import { verifyAudit } from '../../../src/audit/verify.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../../../src/config/project-paths.js';
 import { loadInstitutions } from '../../../src/config/load-institutions.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../../../src/gateway/access-control.js';
-import { auditMessage, auditRecord } from '../../../src/gateway/exchange-messages.js';
 import { topicSpecs } from '../../../src/gateway/topology.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { loadAvroCodec } from '../../../src/messaging/avro-codec.js';

@@ -11,8 +11,8 @@ import { runAuditSearchCommand, type AuditCommandIo } from '../../../src/cli/aud
 import { DEFAULT_CONFIG_DIR } from '../../../src/config/project-paths.js';
 import { loadInstitutions } from '../../../src/config/load-institutions.js';
 import { formatNiss } from '../../../src/domain/niss.js';
+import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
 import { accessControlList, provisionAccessControl } from '../../../src/gateway/access-control.js';
-import type { AuditRecordValue } from '../../../src/gateway/exchange-messages.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { createKafkaClient, MessagingError, type AclGrant, type KafkaClient } from '../../../src/messaging/kafka-client.js';
 import { principalPasswordVariable } from '../../../src/stack/principal-connection.js';

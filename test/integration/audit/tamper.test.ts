@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_SEAL_RECORD, type AuditSealValue } from '../../../src/audit/seal-chain.js';
+import { auditMessage, auditRecord, type AuditSealValue } from '../../../src/contract/audit-records.js';
+import { AUDIT_SEAL_RECORD } from '../../../src/contract/names.js';
 import { loadSealKey, publicKeyPem, type SealKey } from '../../../src/audit/seal-key.js';
 import { loadSettings, sealKeySources } from '../../../src/app/settings.js';
 import { startAuditSealer } from '../../../src/audit/sealer.js';
@@ -9,7 +10,6 @@ import { runAuditVerifyCommand } from '../../../src/cli/audit-verify-command.js'
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../../../src/config/project-paths.js';
 import { loadInstitutions } from '../../../src/config/load-institutions.js';
 import { accessControlList, provisionAccessControl, userPrincipal } from '../../../src/gateway/access-control.js';
-import { auditMessage, auditRecord } from '../../../src/gateway/exchange-messages.js';
 import { topicSpecs } from '../../../src/gateway/topology.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { loadAvroCodec } from '../../../src/messaging/avro-codec.js';

@@ -6,11 +6,12 @@
  * CONSULTATION_ONLY on ONVA's ordinary requests topic, whose replies ONVA's own systems read and keep.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplyRecord, SourceRequestRecord } from '../../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD } from '../../../src/contract/names.js';
 import { createExchangeClient, type ExchangeClient } from '../../../src/client/exchange-client.js';
 import { consultationOf, loadInstitutions } from '../../../src/config/load-institutions.js';
 import { DEFAULT_CONFIG_DIR } from '../../../src/config/project-paths.js';
 import { accessControlList, provisionAccessControl } from '../../../src/gateway/access-control.js';
-import { EXCHANGE_RECORD, type ReplyRecord, type SourceRequestRecord } from '../../../src/gateway/exchange-messages.js';
 import { DEFAULT_RETENTION, retentionConfig } from '../../../src/gateway/topology.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { createKafkaClient, type AclGrant } from '../../../src/messaging/kafka-client.js';

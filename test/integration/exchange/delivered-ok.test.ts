@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import type { ReplyRecord } from '../../../src/contract/exchange-records.js';
 import { invalidityList } from '../../../src/sources/invalidity-batch.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../../../src/gateway/exchange-messages.js';
+import type { RequestRecord } from '../../../src/contract/exchange-records.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import { collectedReplies, OUTCOME_EVENTS, period, startSwitch, type RunningSwitch } from './exchange-scenario.js';
 

@@ -9,15 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
-import { RECORD } from '../../../src/gateway/directory-messages.js';
-import {
-  EXCHANGE_RECORD,
-  type AuditEventType,
-  type AuditRecordValue,
-  type PeriodRecord,
-  type ReplyRecord,
-  type SourceReplyRecord,
-} from '../../../src/gateway/exchange-messages.js';
+import type { AuditEventType, AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { PeriodRecord, ReplyRecord, SourceReplyRecord } from '../../../src/contract/exchange-records.js';
+import { EXCHANGE_RECORD, EXCHANGE_RECORD as RECORD } from '../../../src/contract/names.js';
 import { MessagingError, type InMessage, type MessageProducer } from '../../../src/messaging/kafka-client.js';
 import type { SampleIntegration } from '../../../src/sources/sample-directory.js';
 import {

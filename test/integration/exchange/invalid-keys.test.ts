@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../../../src/gateway/exchange-messages.js';
+import type { RequestRecord } from '../../../src/contract/exchange-records.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import {
   decodePayload,

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
-import { RECORD, type DirectoryCommandRecord } from '../../../src/gateway/directory-messages.js';
-import { EXCHANGE_RECORD, type ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import type { DirectoryCommandRecord } from '../../../src/contract/directory-records.js';
+import type { ReplyRecord } from '../../../src/contract/exchange-records.js';
+import { DIRECTORY_RECORD, EXCHANGE_RECORD } from '../../../src/contract/names.js';
 import { parseSchema, SINGLE_OBJECT_MARKER } from '../../../src/messaging/avro-codec.js';
 import { fingerprintBytes } from '../../../src/messaging/crc64-avro.js';
 import { SIMULATED } from '../../../src/sources/synthetic-population.js';
@@ -158,7 +159,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
       employerId: null,
       issuedAt: Date.now(),
     };
-    await expectInvalid('vaph', sw.fx.codec.encode(RECORD.command, command), 'INCOMPATIBLE_SCHEMA');
+    await expectInvalid('vaph', sw.fx.codec.encode(DIRECTORY_RECORD.command, command), 'INCOMPATIBLE_SCHEMA');
   });
 
   it("bytes on ONVA's consultation-requests topic (BAD_MARKER): answered on its consultations topic, the way they came", async () => {

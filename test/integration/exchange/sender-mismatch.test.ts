@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReplyRecord, RequestRecord } from '../../../src/gateway/exchange-messages.js';
+import type { ReplyRecord, RequestRecord } from '../../../src/contract/exchange-records.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import type { CollectedMessage } from '../../support/exchange-fixture.js';
 import {

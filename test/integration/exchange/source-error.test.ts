@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
-import type { ReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import type { ReplyRecord } from '../../../src/contract/exchange-records.js';
 import type { MessageProducer } from '../../../src/messaging/kafka-client.js';
 import {
   answerAsSource,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditRecordValue, type ReplyRecord, type SourceReplyRecord } from '../../../src/gateway/exchange-messages.js';
+import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { ReplyRecord, SourceReplyRecord } from '../../../src/contract/exchange-records.js';
 import type { MessageProducer } from '../../../src/messaging/kafka-client.js';
 import { SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import { waitFor } from '../../support/kafka-helpers.js';

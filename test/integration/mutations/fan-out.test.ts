@@ -16,9 +16,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deliberation } from '../../../src/domain/deliberation.js';
-import { RECORD, type DirectoryCommandRecord } from '../../../src/gateway/directory-messages.js';
-import type { AuditRecordValue } from '../../../src/gateway/exchange-messages.js';
-import { MUTATION_RECORD, type MutationRecord } from '../../../src/gateway/mutation-pipeline.js';
+import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { DirectoryCommandRecord } from '../../../src/contract/directory-records.js';
+import type { MutationRecord } from '../../../src/contract/mutation-records.js';
+import { DIRECTORY_RECORD as RECORD, MUTATION_RECORD } from '../../../src/contract/names.js';
 import type { KafkaAdmin, MessageProducer, TopicSpec } from '../../../src/messaging/kafka-client.js';
 import { createSyntheticPopulation, SIMULATED, SIMULATED_EMPLOYERS } from '../../../src/sources/synthetic-population.js';
 import type { ExchangeFixture } from '../../support/exchange-fixture.js';

@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_DIR } from '../../../src/config/project-paths.js';
 import { loadInstitutions } from '../../../src/config/load-institutions.js';
+import type { MutationRecord, SourceMutationRecord } from '../../../src/contract/mutation-records.js';
+import { MUTATION_RECORD } from '../../../src/contract/names.js';
 import { accessControlList, provisionAccessControl } from '../../../src/gateway/access-control.js';
-import { MUTATION_RECORD, type MutationRecord, type SourceMutationRecord } from '../../../src/gateway/mutation-pipeline.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import {
   createKafkaClient,

@@ -11,8 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { AuditRecordValue } from '../../../src/gateway/exchange-messages.js';
-import { MUTATION_RECORD, type ChangeKind, type MutationRecord, type SourceMutationRecord } from '../../../src/gateway/mutation-pipeline.js';
+import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { ChangeKind, MutationRecord, SourceMutationRecord } from '../../../src/contract/mutation-records.js';
+import { MUTATION_RECORD } from '../../../src/contract/names.js';
 import { MessagingError, type InMessage } from '../../../src/messaging/kafka-client.js';
 import { answerSourceRequest } from '../../../src/sources/source-simulator.js';
 import type { SyntheticPopulation } from '../../../src/sources/synthetic-population.js';

@@ -12,8 +12,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RECORD, type DirectoryAckRecord, type DirectoryCommandRecord } from '../../../src/gateway/directory-messages.js';
-import type { MutationRecord, SourceMutationRecord } from '../../../src/gateway/mutation-pipeline.js';
+import type { DirectoryAckRecord, DirectoryCommandRecord } from '../../../src/contract/directory-records.js';
+import type { MutationRecord, SourceMutationRecord } from '../../../src/contract/mutation-records.js';
+import { DIRECTORY_RECORD as RECORD } from '../../../src/contract/names.js';
 import type { SampleIntegration } from '../../../src/sources/sample-directory.js';
 import {
   createSyntheticPopulation,
