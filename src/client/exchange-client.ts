@@ -63,22 +63,20 @@ interface ReplyTimes {
   readonly answeredAt: string;
 }
 
-export interface ExchangeOk<P = unknown> extends ReplyTimes {
+/**
+ * As on the wire: `removedFields` are the fields withheld from the delivered rows, as
+ * `<block id>.<field>` (the deliberation does not name them).
+ */
+type ReplyAsSent = Pick<ReplyRecord, 'requestId' | 'ticket' | 'service' | 'deliveredBlocks' | 'removedBlocks' | 'removedFields' | 'retainUntil'>;
+
+export interface ExchangeOk<P = unknown> extends ReplyTimes, ReplyAsSent {
   readonly ok: true;
   readonly status: 'OK';
-  readonly requestId: string;
-  readonly ticket: string;
-  readonly service: string;
   readonly effectivePeriods: readonly Period[];
-  readonly deliveredBlocks: readonly string[];
-  readonly removedBlocks: readonly string[];
-  /** Fields withheld from the delivered rows, as `<block id>.<field>` (the deliberation does not name them). */
-  readonly removedFields: readonly string[];
   /** The service's payload record, decoded; null if the switch sent none. */
   readonly payload: P | null;
   /** Full Avro name of the payload record (be.bcss.gateway.payload.DmfaPayload), null without payload. */
   readonly payloadRecord: string | null;
-  readonly retainUntil: IsoDate | null;
   readonly legalBasis: LegalBasis | null;
 }
 
