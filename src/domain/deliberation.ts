@@ -11,6 +11,7 @@
  */
 import type { BlockId, InstitutionId, KeyPresence, ServiceId } from './catalogue.js';
 import type { Retention } from './retention.js';
+import { contains } from './period.js';
 import type { IsoDate, Period } from './types.js';
 
 export interface Purpose {
@@ -185,7 +186,7 @@ export interface Deliberation {
 
 export function versionInForce(deliberation: Deliberation, date: IsoDate): DeliberationVersion | null {
   for (const version of deliberation.versions) {
-    if (version.inForce.from <= date && (version.inForce.to === null || date <= version.inForce.to)) return version;
+    if (contains(version.inForce, date)) return version;
   }
   return null;
 }
