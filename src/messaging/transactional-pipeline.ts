@@ -2,7 +2,6 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import { kafkajsOf } from './kafka/client.js';
 import { toInMessages, toKafkaMessages } from './kafka/messages.js';
-import { TRANSACTIONAL_RETRY } from './kafka/producer.js';
 import { retrying, toMessagingError, type InMessage, type KafkaClient, type OutMessage } from './kafka-client.js';
 
 /**
@@ -125,7 +124,6 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
           maxInFlightRequests: 1,
           allowAutoTopicCreation: false,
           transactionTimeout: 30_000,
-          retry: TRANSACTIONAL_RETRY,
         });
         await p.connect();
         return p;
