@@ -1,6 +1,7 @@
 import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/authorization.js';
 import type { Catalogue } from '../src/domain/catalogue.js';
 import type { Deliberation } from '../src/domain/deliberation.js';
+import type { Channel } from '../src/domain/exchange.js';
 import type { Integration } from '../src/domain/directory.js';
 import type { RequestRecord, SourceRequestRecord } from '../src/contract/exchange-records.js';
 import { EXCHANGE_RECORD, MESSAGE_TYPE } from '../src/contract/names.js';
@@ -37,7 +38,7 @@ export interface BenchRequest {
    * topic, answered on its consultations topic: ONVA, 19/010 §37) or `replies` (its requests topic,
    * answered on its replies topic: MAGDA).
    */
-  readonly channel: 'consultation' | 'replies';
+  readonly channel: Channel;
   readonly niss: string;
   /** ONSS number of the employer of the employer–worker link (DmfA only). */
   readonly employerId: string | null;

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { SCHEMA_DIR } from '../config/project-paths.js';
 import type { ReplyRecord, ReplyStatus, RequestRecord } from '../contract/exchange-records.js';
 import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
+import type { Channel } from '../domain/exchange.js';
 import { isRefusalCode, REFUSAL_CODES, type RefusalCode } from '../domain/refusal-codes.js';
 import type { IsoDate, Period } from '../domain/types.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -212,7 +213,7 @@ export function toExchangeReply<P = unknown>(record: ReceivedReplyRecord, codec:
  * its machine principal) or `consultation` (its consultation-requests and consultations topics, as its
  * consultation application's principal: data granted for consultation only are answered there alone).
  */
-export type ExchangeChannel = 'replies' | 'consultation';
+export type ExchangeChannel = Channel;
 
 export interface ExchangeClientOptions {
   readonly connection: KafkaConnection;
@@ -300,8 +301,8 @@ export async function createExchangeClient(options: ExchangeClientOptions): Prom
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const channel: ExchangeChannel = options.channel ?? 'replies';
   if (channel !== 'replies' && channel !== 'consultation') throw new Error(`channel: replies or consultation, not ${String(channel)}`);
-  const requestsTopic = channel === 'consultation' ? topics.consultationRequests(institution) : topics.requests(institution);
-  const repliesTopic = channel === 'consultation' ? topics.consultations(institution) : topics.replies(institution);
+  const requestsTopic = topics.requestsOn(channel, institution);
+  const repliesTopic = topics.answersOn(channel, institution);
   const principal = assertEntityId(
     options.principal ?? (channel === 'consultation' ? (options.connection.sasl?.username ?? institution) : institution),
     'principal',

@@ -7,7 +7,6 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
 import type { EmployerRecord, ReplyRecord } from '../contract/exchange-records.js';
 import { EXCHANGE_RECORD, HEADER, MESSAGE_TYPE } from '../contract/names.js';
-import { replyTopic } from './exchange-messages.js';
 
 /**
  * The answer to a request: the Reply to the requester and the audit record of its outcome. Both are
@@ -72,7 +71,7 @@ export function answerMessages(
     audit,
     records: [
       {
-        topic: replyTopic(out.topics, to.institution, to.channel),
+        topic: out.topics.answersOn(to.channel, to.institution),
         key: to.key,
         value: out.codec.encode(EXCHANGE_RECORD.reply, record),
         headers: { [HEADER.type]: MESSAGE_TYPE.reply, [HEADER.ticket]: reply.ticket },

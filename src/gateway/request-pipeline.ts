@@ -132,7 +132,7 @@ function admit(steps: RequestSteps, message: InMessage, receivedAt: number, toda
 function routeRequest(topics: TopicNames, message: InMessage, receivedAt: number): Context | null {
   const sender = topics.institutionOf(message.topic);
   if (sender === null) return null;
-  const channel: Channel = topics.patterns.consultationRequests.test(message.topic) ? 'consultation' : 'replies';
+  const channel: Channel = topics.channelOf(message.topic);
   return { message, sender, channel, ticket: ticketFor(message), receivedAt };
 }
 

@@ -2,6 +2,8 @@
  * Every topic name is built here and nowhere else. The prefix is configuration (default `bcss`); the
  * institution in a requests topic's name IS the sender's identity, so names are validated strictly.
  */
+import type { Channel } from '../domain/exchange.js';
+
 const ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** Words that are topic-name segments of the switch itself, so no institution may be called so. */
 const RESERVED_IDS = new Set(['source', 'directory', 'audit', 'deadletter', 'authorizations', 'exchange']);
@@ -22,6 +24,12 @@ export interface TopicNames {
   consultationRequests(institution: string): string;
   /** Their answers, read only by that application; short retention. */
   consultations(institution: string): string;
+  /** Where an institution's requests of a channel are published. */
+  requestsOn(channel: Channel, institution: string): string;
+  /** Where their answers go: the replies topic, or the consultations topic for the consultation channel. */
+  answersOn(channel: Channel, institution: string): string;
+  /** The channel of a topic that carries requests (a consultation-requests topic, or any other). */
+  channelOf(requestsTopic: string): Channel;
   sourceRequests(source: string): string;
   sourceReplies(source: string): string;
   sourceMutations(source: string): string;
@@ -76,6 +84,9 @@ export function topicNames(prefix = 'bcss'): TopicNames {
     directory: (i) => `${prefix}.${assertEntityId(i)}.directory`,
     consultationRequests: (i) => `${prefix}.${assertEntityId(i)}.consultation-requests`,
     consultations: (i) => `${prefix}.${assertEntityId(i)}.consultations`,
+    requestsOn: (channel, i) => `${prefix}.${assertEntityId(i)}.${channel === 'consultation' ? 'consultation-requests' : 'requests'}`,
+    answersOn: (channel, i) => `${prefix}.${assertEntityId(i)}.${channel === 'consultation' ? 'consultations' : 'replies'}`,
+    channelOf: (topic) => (consultationRequests.test(topic) ? 'consultation' : 'replies'),
     sourceRequests: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.requests`,
     sourceReplies: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.replies`,
     sourceMutations: (s) => `${prefix}.source.${assertEntityId(s, 'source')}.mutations`,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FieldGrant, RowCondition } from '../domain/deliberation.js';
+import type { Channel } from '../domain/exchange.js';
 import type { Retention } from '../domain/retention.js';
 import type { EmployerRef, Period } from '../domain/types.js';
 import type { RedisKeys } from './keys.js';
@@ -47,7 +48,7 @@ export interface PendingExchange {
    * Where the answer goes: the requester's replies topic, or its consultation application's topic.
    * Absent in an exchange a gateway of an earlier version recorded: the replies topic.
    */
-  readonly channel?: 'replies' | 'consultation';
+  readonly channel?: Channel;
   readonly unauthorizedBlocks: readonly string[];
   readonly includeFutureFields: boolean;
   readonly receivedAt: number;

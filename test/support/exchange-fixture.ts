@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { Channel } from '../../src/domain/exchange.js';
 import { loadAuthorizations } from '../../src/config/load-authorizations.js';
 import { loadCatalogue } from '../../src/config/load-catalogue.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
@@ -31,7 +32,7 @@ import type { TestStack } from './stack-context.js';
  * consultation application's consultation-requests and consultations topics (`consultation`; 19/010 §37:
  * ONVA's inspectors through DOLSIS, data shown and never stored).
  */
-export type RequestChannel = 'consultation' | 'replies';
+export type RequestChannel = Channel;
 
 export interface ChannelOption {
   /**
@@ -201,10 +202,8 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
     }),
   );
   const channelOf = (institution: string): RequestChannel => (consultationOnly.has(institution) ? 'consultation' : 'replies');
-  const requestsTopic = (institution: string, channel: RequestChannel = channelOf(institution)) =>
-    channel === 'consultation' ? base.topics.consultationRequests(institution) : base.topics.requests(institution);
-  const repliesTopic = (institution: string, channel: RequestChannel = channelOf(institution)) =>
-    channel === 'consultation' ? base.topics.consultations(institution) : base.topics.replies(institution);
+  const requestsTopic = (institution: string, channel: RequestChannel = channelOf(institution)) => base.topics.requestsOn(channel, institution);
+  const repliesTopic = (institution: string, channel: RequestChannel = channelOf(institution)) => base.topics.answersOn(channel, institution);
   /** The channel a record was made for (requestRecord's option), for send. */
   const recordChannels = new WeakMap<RequestRecord, RequestChannel>();
 

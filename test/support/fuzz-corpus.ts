@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Channel } from '../../src/domain/exchange.js';
 import avro from 'avsc';
 import { SCHEMA_DIR } from '../../src/config/project-paths.js';
 import type { Catalogue } from '../../src/domain/catalogue.js';
@@ -107,7 +108,7 @@ export type FuzzKind =
  * Which requests topic of an institution: its ordinary one (`replies`: answered on its replies topic) or
  * its consultation application's (`consultation`: consultation-requests, answered on consultations).
  */
-export type FuzzChannel = 'replies' | 'consultation';
+export type FuzzChannel = Channel;
 
 export type FuzzTopic =
   | { readonly kind: 'requests'; readonly institution: string; readonly channel: FuzzChannel }
