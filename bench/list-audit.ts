@@ -40,6 +40,7 @@ import { requestTransform } from '../src/gateway/request-pipeline.js';
 import { topicSpecs } from '../src/gateway/topology.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { InMessage, KafkaAdmin } from '../src/messaging/kafka-client.js';
+import { inMessage } from './in-message.js';
 import { topicNames } from '../src/messaging/topics.js';
 import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../src/messaging/transactional-pipeline.js';
 import { INVALIDITY_SERVICE } from '../src/sources/invalidity-batch.js';
@@ -89,17 +90,6 @@ async function timed(rounds: number, fn: () => unknown): Promise<{ median_ms: nu
   return { median_ms: round1(median(runs)), runs_ms: runs.map(round1) };
 }
 
-function message(topic: string, offset: number, key: string | Buffer | null, value: Buffer | null, headers: Record<string, string> = {}): InMessage {
-  return {
-    topic,
-    partition: 0,
-    offset: String(offset),
-    key: typeof key === 'string' ? Buffer.from(key) : key,
-    value,
-    headers,
-    timestamp: String(Date.now()),
-  };
-}
 
 /** Bytes of a record as produced, before the batch framing: value, key, headers. */
 function recordBytes(records: readonly OutRecord[]): { value: number; key_and_headers: number } {
@@ -190,7 +180,7 @@ async function main(): Promise<void> {
     requestedBlocks: null,
     sentAt: Date.now(),
   };
-  const forwarded = (await requestStage([message(topics.requests('onss'), 0, 'onss', codec.encode(EXCHANGE_RECORD.request, request))])).records;
+  const forwarded = (await requestStage([inMessage(topics.requests('onss'), 0, 'onss', codec.encode(EXCHANGE_RECORD.request, request))])).records;
   const sourceRequest = forwarded.find((r) => r.headers?.type === 'source-request');
   if (!sourceRequest) throw new Error(`the request for the list was not forwarded: ${JSON.stringify(forwarded.map((r) => r.headers))}`);
   const inami = sourceSimulatorTransform({
@@ -203,8 +193,8 @@ async function main(): Promise<void> {
     payloadRecords,
     invalidityEntriesPerQuarter: ENTRIES,
   });
-  const answered = (await inami([message(sourceRequest.topic, 0, sourceRequest.key ?? null, sourceRequest.value, sourceRequest.headers as Record<string, string>)])).records;
-  const sourceReplies = answered.map((r, i) => message(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>));
+  const answered = (await inami([inMessage(sourceRequest.topic, 0, sourceRequest.key ?? null, sourceRequest.value, sourceRequest.headers as Record<string, string>)])).records;
+  const sourceReplies = answered.map((r, i) => inMessage(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>));
 
   // The same catalogue, the list service taken for a consultation: no per-person records.
   const withoutCatalogue: Catalogue = { services: new Map([...catalogue.services].map(([id, s]) => [id, id === INVALIDITY_SERVICE ? { ...s, mode: 'consultation' as const } : s])) };

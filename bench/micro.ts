@@ -11,6 +11,7 @@ import { replyTransform } from '../src/gateway/reply-pipeline.js';
 import { requestTransform } from '../src/gateway/request-pipeline.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { InMessage } from '../src/messaging/kafka-client.js';
+import { inMessage } from './in-message.js';
 import { topicNames } from '../src/messaging/topics.js';
 import type { OutRecord } from '../src/messaging/transactional-pipeline.js';
 import { sourceSimulatorTransform } from '../src/sources/simulator-service.js';
@@ -84,17 +85,6 @@ async function measure(name: string, what: string, fn: () => unknown, opsPerCall
   return { name, what, ops_per_s: Math.round(median), us_per_op: round(1e6 / median, 3) };
 }
 
-function message(topic: string, offset: number, key: string | Buffer | null, value: Buffer | null, headers: Record<string, string> = {}): InMessage {
-  return {
-    topic,
-    partition: 0,
-    offset: String(offset),
-    key: typeof key === 'string' ? Buffer.from(key) : key,
-    value,
-    headers,
-    timestamp: String(Date.now()),
-  };
-}
 
 const cycle = <T>(items: readonly T[]) => {
   let i = 0;
@@ -118,7 +108,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   // The load's requests, as the gateway receives them.
   const requests = Array.from({ length: 500 }, (_, i) => {
     const out = gatewayMessage(codec, topics, plan.next(), `m.${i}`, Date.now());
-    return message(out.topic, i, out.message.key ?? null, out.message.value);
+    return inMessage(out.topic, i, out.message.key ?? null, out.message.value);
   });
   const decoded = requests.map((m) => codec.decode<RequestRecord>(EXCHANGE_RECORD.request, m.value as Buffer));
   // ONVA's come through its consultation application (19/010 §37), as the request stage tells by the topic.
@@ -150,7 +140,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
       sourceSimulatorTransform({ codec, topics, catalogue, population, logger: silentLogger, source, payloadRecords }),
     ]),
   );
-  const sourceMessages = sourceRequests.map((r, i) => message(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>));
+  const sourceMessages = sourceRequests.map((r, i) => inMessage(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>));
   const bySource = new Map<string, InMessage[]>();
   const sourceOfTopic = new Map([...simulators.keys()].map((source) => [topics.sourceRequests(source), source]));
   for (const m of sourceMessages) {
@@ -160,7 +150,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   const sourceReplies: InMessage[] = [];
   for (const [source, list] of bySource) {
     const { records } = await (simulators.get(source) as ReturnType<typeof sourceSimulatorTransform>)(list);
-    records.forEach((r, i) => sourceReplies.push(message(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>)));
+    records.forEach((r, i) => sourceReplies.push(inMessage(r.topic, i, r.key ?? null, r.value, r.headers as Record<string, string>)));
   }
   const replyStage = replyTransform({
     codec,

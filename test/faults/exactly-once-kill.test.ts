@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecordValue } from '../../src/contract/audit-records.js';
-import type { ReplyRecord, RequestRecord } from '../../src/contract/exchange-records.js';
+import type { ReplyRecord } from '../../src/contract/exchange-records.js';
 import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { InMessage, MessageProducer, OutMessage } from '../../src/messaging/kafka-client.js';
-import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { answerSourceRequest } from '../../src/sources/source-simulator.js';
 import { startSourceSimulators, type RunningSourceSimulators } from '../../src/sources/simulator-service.js';
-import { createSyntheticPopulation, generateSyntheticPersons, SIMULATED } from '../../src/sources/synthetic-population.js';
 import { createExchangeFixture, type ExchangeFixture } from '../support/exchange-fixture.js';
 import {
   gatewayProcessEnv,
@@ -20,6 +18,7 @@ import {
 } from '../support/gateway-process.js';
 import { uniqueName, waitFor } from '../support/kafka-helpers.js';
 import { testStack } from '../support/stack-context.js';
+import { createWorkload, EXCHANGE_EVENTS, NO_PROBLEMS, OUTCOME_EVENTS, PERIOD, sleep, type Kind } from './fault-support.js';
 
 /**
  * Exactly once across a real crash. The gateway runs as its own process and is killed with SIGKILL in
@@ -47,73 +46,16 @@ const BATCH_PAUSE_MS = 100;
 /** The crash comes once this share of the replies has arrived; it must still be before 60 %. */
 const KILL_AT = 0.25;
 const KILL_BEFORE = 0.6;
-const INTEGRATED = 300;
-const NOT_INTEGRATED = 50;
 /**
  * Far beyond the test's length: a deadline passing while the gateway is down would legitimately turn a
  * source's OK into SOURCE_TIMEOUT (whichever claims the exchange first), and the expected status of
  * each request must not depend on how long the restart took.
  */
 const SOURCE_TIMEOUT_MS = 900_000;
-const PERIOD = { from: '2024-01-01', to: '2024-12-31' } as const;
 
-/** The outcome events: each exchange ends with exactly one of them. */
-const OUTCOME_EVENTS = new Set(['REQUEST_REFUSED', 'REPLY_DELIVERED', 'SOURCE_TIMEOUT']);
-/** Every audit event about an exchange (named by its ticket). */
-const EXCHANGE_EVENTS = new Set([...OUTCOME_EVENTS, 'REQUEST_FORWARDED', 'LATE_SOURCE_REPLY']);
-
-interface Kind {
-  readonly name: string;
-  /** Whether the switch forwards it to the source (else it refuses it itself). */
-  readonly forwarded: boolean;
-  /** The reply's status (and the outcome of its audit record). */
-  readonly expected: string;
-  readonly fields: (n: number) => Partial<RequestRecord>;
-}
-
-const generated = generateSyntheticPersons(INTEGRATED + NOT_INTEGRATED);
-const integratedPersons = generated.slice(0, INTEGRATED).map((g) => g.person.niss);
-const strangers = generated.slice(INTEGRATED).map((g) => g.person.niss);
-// The simulator knows the generated persons only if its population is built with them.
-const population = createSyntheticPopulation({ extraPersons: INTEGRATED + NOT_INTEGRATED });
-
-/** ONVA's identification under 19/010: no employer, the directory line of the inspection service. */
-const identification = (subjectNiss: string): Partial<RequestRecord> => ({
-  requester: 'onva',
-  onBehalfOf: null,
-  service: 'identification',
-  purpose: null,
-  subjectNiss,
-  employer: null,
-  period: { ...PERIOD },
-});
-
-const at = <T,>(list: readonly T[], n: number): T => list[n % list.length] as T;
-
-const FORWARDED: readonly Kind[] = [
-  { name: 'generated person', forwarded: true, expected: 'OK', fields: (n) => identification(at(integratedPersons, n)) },
-  { name: 'interim worker', forwarded: true, expected: 'OK', fields: () => identification(SIMULATED.interimWorker) },
-  { name: 'deceased', forwarded: true, expected: 'OK', fields: () => identification(SIMULATED.deceased) },
-  { name: 'replaced BIS number', forwarded: true, expected: 'NISS_REPLACED', fields: () => identification(SIMULATED.replacedBis) },
-  { name: 'failing source', forwarded: true, expected: 'SOURCE_ERROR', fields: () => identification(SIMULATED.sourceFailure) },
-];
-const REFUSED: readonly Kind[] = [
-  { name: 'not integrated', forwarded: false, expected: 'NOT_INTEGRATED', fields: (n) => identification(at(strangers, n)) },
-  // 11 digits whose check digits are wrong.
-  { name: 'invalid NISS', forwarded: false, expected: 'INVALID_NISS', fields: () => identification('12345678901') },
-  // VAPH named as requester on ONVA's topic: the topic's owner is the sender, whatever the message says.
-  { name: 'sender mismatch', forwarded: false, expected: 'SENDER_MISMATCH', fields: (n) => ({ ...identification(at(integratedPersons, n)), requester: 'vaph' }) },
-  { name: 'unknown service', forwarded: false, expected: 'UNKNOWN_SERVICE', fields: (n) => ({ ...identification(at(integratedPersons, n)), service: 'no-such-service' }) },
-];
-
-/** Request n of the stream: one in ten refused (the four kinds in turn), one in fifty a fixed person. */
-function kindOf(n: number): Kind {
-  if (n % 10 === 9) return at(REFUSED, Math.floor(n / 10));
-  if (n % 50 === 1) return at(FORWARDED.slice(1), Math.floor(n / 50));
-  return FORWARDED[0] as Kind;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The mixed stream: 300 integrated persons, 50 strangers, the fixed persons of every source outcome. */
+const workload = createWorkload();
+const { integratedPersons, population, kindOf } = workload;
 
 /**
  * Every record of a topic, those of aborted transactions included (read_uncommitted), up to the end
@@ -177,19 +119,9 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     ]);
     simulators = started;
     producer = await fx.client.producer();
-    const inspection = (niss: string): SampleIntegration => ({
-      institution: 'onva',
-      niss,
-      capacity: 'inspection',
-      phase: 1,
-      from: '2023-01-01',
-      to: null,
-      employer: null,
-    });
     // Through the child's directory pipelines: acknowledged only once written to Redis.
     await fx.integrate([
-      ...integratedPersons.map(inspection),
-      ...[SIMULATED.interimWorker, SIMULATED.deceased, SIMULATED.replacedBis, SIMULATED.sourceFailure].map(inspection),
+      ...workload.integrations,
     ]);
   }, 180_000);
 
@@ -231,8 +163,8 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
     const onvaAnswers = fx.repliesTopic('onva');
 
     // One request of each kind end to end before the stream: the expected statuses are the gateway's.
-    const preflight = await Promise.all([...FORWARDED, ...REFUSED].map((kind) => fx.ask('onva', kind.fields(0), remaining(60_000))));
-    expect(preflight.map((r) => r.status)).toEqual([...FORWARDED, ...REFUSED].map((k) => k.expected));
+    const preflight = await Promise.all([...workload.forwarded, ...workload.refused].map((kind) => fx.ask('onva', kind.fields(0), remaining(60_000))));
+    expect(preflight.map((r) => r.status)).toEqual([...workload.forwarded, ...workload.refused].map((k) => k.expected));
     const preflightTickets = new Set(preflight.map((r) => r.ticket));
 
     const runId = randomUUID().slice(0, 8);
@@ -443,17 +375,7 @@ describe('exactly once: the gateway process killed (SIGKILL) in the middle of 10
       ),
     );
 
-    expect(Object.fromEntries(Object.entries(problems).map(([k, v]) => [k, v.length]))).toEqual({
-      missing: 0,
-      duplicated: 0,
-      wrongStatus: 0,
-      wrongTopic: 0,
-      strayReplies: 0,
-      outcomeNotOne: 0,
-      outcomeMismatch: 0,
-      forwardedWrong: 0,
-      orphanTickets: 0,
-    });
+    expect(Object.fromEntries(Object.entries(problems).map(([k, v]) => [k, v.length]))).toEqual(NO_PROBLEMS);
     expect(replyOf.size).toBe(TOTAL);
     // The sources answered each forwarded request once, long before its deadline: no answer came late.
     expect(lateReplies).toBe(0);

@@ -39,7 +39,6 @@ import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { InMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
-import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { startSourceSimulators, type RunningSourceSimulators } from '../../src/sources/simulator-service.js';
 import { createSyntheticPopulation, generateSyntheticPersons } from '../../src/sources/synthetic-population.js';
 import { createExchangeFixture, type CollectedMessage, type ExchangeFixture, type TopicCollector } from '../support/exchange-fixture.js';
@@ -47,6 +46,7 @@ import { createFuzzCorpus, type FuzzExpectation, type FuzzKind, type FuzzMessage
 import { gatewayProcessEnv, killAllGatewayProcesses, spawnGatewayProcess, type GatewayProcess, type ProcessExit } from '../support/gateway-process.js';
 import { rawKafka } from '../support/raw-kafka.js';
 import { testStack } from '../support/stack-context.js';
+import { inspectionLine } from './fault-support.js';
 
 const envInt = (name: string, fallback: number): number => {
   const text = process.env[name];
@@ -175,16 +175,7 @@ describe(`fuzzer: ${TOTAL.toLocaleString('en')} malformed, oversized and random 
       }),
     ]);
     simulators = started;
-    const inspection = (niss: string): SampleIntegration => ({
-      institution: 'onva',
-      niss,
-      capacity: 'inspection',
-      phase: 1,
-      from: '2023-01-01',
-      to: null,
-      employer: null,
-    });
-    await fx.integrate(integrated.map(inspection));
+    await fx.integrate(integrated.map(inspectionLine));
 
     replies = await fx.collect(
       [...INSTITUTIONS.map((i) => fx.topics.replies(i)), ...fx.consulting.map((i) => fx.topics.consultations(i))],

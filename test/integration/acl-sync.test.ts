@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAclSyncCommand, type AclCommandIo } from '../../src/cli/acl-command.js';
+import { runAclSyncCommand } from '../../src/cli/acl-command.js';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
 import { accessControlList, formatGrant, syncAccessControl, type AclScope } from '../../src/gateway/access-control.js';
@@ -14,19 +14,9 @@ import { topicSpecs } from '../../src/gateway/topology.js';
 import { toMessagingError, type AclGrant, type KafkaConnection } from '../../src/messaging/kafka-client.js';
 import { createGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.js';
 import { collectMessages, uniqueName, waitFor } from '../support/kafka-helpers.js';
+import { capturedIo } from '../support/captured-io.js';
 import { connectionAs, testStack } from '../support/stack-context.js';
 
-function captured(env: NodeJS.ProcessEnv): AclCommandIo & { out(): string; err(): string } {
-  let out = '';
-  let err = '';
-  return {
-    env,
-    stdout: { write: (chunk: string) => (out += chunk) },
-    stderr: { write: (chunk: string) => (err += chunk) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 describe('bcss acl sync on the real broker', () => {
   const stack = testStack();
@@ -147,7 +137,7 @@ describe('bcss acl sync on the real broker', () => {
     await fixture.admin.deleteAcls([missing]);
     await waitFor(onBroker, (now) => !now.includes(formatGrant(missing)), { what: 'the ACL to be gone' });
 
-    const dry = captured(commandEnv());
+    const dry = capturedIo(commandEnv());
     expect(await runAclSyncCommand({ dryRun: true }, dry), dry.err()).toBe(0);
     expect(dry.out().split('\n')).toEqual([
       `+ User:vaph TOPIC LITERAL ${topics.requests('vaph')} WRITE`,
@@ -157,7 +147,7 @@ describe('bcss acl sync on the real broker', () => {
     ]);
     expect(await onBroker()).toContain(formatGrant(stray));
 
-    const json = captured(commandEnv());
+    const json = capturedIo(commandEnv());
     expect(await runAclSyncCommand({ dryRun: true, json: true }, json), json.err()).toBe(0);
     expect(JSON.parse(json.out())).toMatchObject({
       prefix: topics.prefix,
@@ -168,7 +158,7 @@ describe('bcss acl sync on the real broker', () => {
       toDelete: [stray],
     });
 
-    const sync = captured(commandEnv());
+    const sync = capturedIo(commandEnv());
     expect(await runAclSyncCommand({}, sync), sync.err()).toBe(0);
     expect(sync.out()).toBe(
       [
@@ -182,13 +172,13 @@ describe('bcss acl sync on the real broker', () => {
     expect(now).toContain(formatGrant(missing));
     expect(now).not.toContain(formatGrant(stray));
 
-    const again = captured(commandEnv());
+    const again = capturedIo(commandEnv());
     expect(await runAclSyncCommand({}, again), again.err()).toBe(0);
     expect(again.out()).toBe(`nothing to do: created 0, deleted 0, unchanged ${desired.length}\n`);
   }, 60_000);
 
   it('fails with a message, exit 1, when it may not manage ACLs', async () => {
-    const io = captured({ ...commandEnv(), KAFKA_SASL_USERNAME: 'vaph', KAFKA_SASL_PASSWORD: connectionAs(stack, 'vaph').sasl?.password });
+    const io = capturedIo({ ...commandEnv(), KAFKA_SASL_USERNAME: 'vaph', KAFKA_SASL_PASSWORD: connectionAs(stack, 'vaph').sasl?.password });
     expect(await runAclSyncCommand({ dryRun: true }, io)).toBe(1);
     expect(io.out()).toBe('');
     expect(io.err()).toMatch(/^bcss acl sync: Kafka refused vaph \(\w+\): managing ACLs takes an admin/);

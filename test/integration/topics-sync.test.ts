@@ -8,15 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/app/settings.js';
 import { runTopicsSyncCommand } from '../../src/cli/topics-command.js';
-import type { AclCommandIo } from '../../src/cli/acl-command.js';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
 import { retentionConfig, topicSpecs } from '../../src/gateway/topology.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { createKafkaClient, MessagingError, type KafkaAdmin, type TopicSpec, type TopicState } from '../../src/messaging/kafka-client.js';
+import { createKafkaClient, type KafkaAdmin, type TopicSpec, type TopicState } from '../../src/messaging/kafka-client.js';
 import { topicNames } from '../../src/messaging/topics.js';
-import { uniqueName, waitFor } from '../support/kafka-helpers.js';
+import { retryingTopicCreation, uniqueName, waitFor } from '../support/kafka-helpers.js';
 import { removeSwitchLeftovers } from '../support/prefix-cleanup.js';
+import { capturedIo } from '../support/captured-io.js';
 import { testStack } from '../support/stack-context.js';
 
 const SOURCE_MS = 1_800_000; // 30 minutes: segment.ms 300,000
@@ -24,33 +24,7 @@ const CONSULTATION_MS = 300_000; // 5 minutes: segment.ms 60,000 (the floor is 6
 const LOOSENED = '604800000'; // seven days, set by hand
 const FOREIGN = { 'max.message.bytes': '2097152' }; // not the switch's business
 
-function captured(env: NodeJS.ProcessEnv): AclCommandIo & { out(): string; err(): string; reset(): void } {
-  let out = '';
-  let err = '';
-  return {
-    env,
-    stdout: { write: (chunk: string) => (out += chunk) },
-    stderr: { write: (chunk: string) => (err += chunk) },
-    out: () => out,
-    err: () => err,
-    reset: () => {
-      out = '';
-      err = '';
-    },
-  };
-}
 
-/** Just after other files deleted their topics, a creation now and then fails retriably: tried again. */
-async function retrying<T>(create: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await create();
-    } catch (error) {
-      if (!(error instanceof MessagingError) || !error.retriable || attempt >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, 500 * attempt));
-    }
-  }
-}
 
 describe('bcss topics sync on the real broker', () => {
   const stack = testStack();
@@ -81,7 +55,7 @@ describe('bcss topics sync on the real broker', () => {
 
   beforeAll(async () => {
     admin = await createKafkaClient({ ...stack.kafka, clientId: 'it-topics-sync' }, silentLogger).admin();
-    const created = await retrying(() => admin.ensureTopics(specs));
+    const created = await retryingTopicCreation(() => admin.ensureTopics(specs));
     expect(created.sort()).toEqual(specs.map((s) => s.topic).sort());
   }, 120_000);
 
@@ -116,7 +90,7 @@ describe('bcss topics sync on the real broker', () => {
   });
 
   it('a first sync on topics just created has nothing to do', async () => {
-    const io = captured(env);
+    const io = capturedIo(env);
     expect(await runTopicsSyncCommand({}, io)).toBe(0);
     expect(io.err()).toBe('');
     expect(io.out()).toBe(`nothing to do: unchanged ${specs.length}\n`);
@@ -127,7 +101,7 @@ describe('bcss topics sync on the real broker', () => {
     await admin.replaceTopicConfig(drifted, { ...before, 'retention.ms': LOOSENED, ...FOREIGN });
     await waitForConfig(drifted, (c) => c['retention.ms'] === LOOSENED && c['max.message.bytes'] === FOREIGN['max.message.bytes'], 'the hand-made change');
 
-    const io = captured(env);
+    const io = capturedIo(env);
     expect(await runTopicsSyncCommand({ dryRun: true }, io)).toBe(0);
     expect(io.err()).toBe('');
     expect(io.out().split('\n')).toEqual([
@@ -139,7 +113,7 @@ describe('bcss topics sync on the real broker', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await configOf(drifted)).toMatchObject({ 'retention.ms': LOOSENED, 'segment.ms': String(SOURCE_MS / 6), ...FOREIGN });
 
-    const json = captured(env);
+    const json = capturedIo(env);
     expect(await runTopicsSyncCommand({ dryRun: true, json: true }, json)).toBe(0);
     expect(JSON.parse(json.out())).toMatchObject({
       prefix,
@@ -151,7 +125,7 @@ describe('bcss topics sync on the real broker', () => {
   });
 
   it('sync corrects it, keeps the value it does not manage, and a second run has nothing to do', async () => {
-    const io = captured(env);
+    const io = capturedIo(env);
     expect(await runTopicsSyncCommand({}, io)).toBe(0);
     expect(io.err()).toBe('');
     expect(io.out().split('\n')).toEqual([
@@ -175,12 +149,12 @@ describe('bcss topics sync on the real broker', () => {
     await admin.deleteTopics([topic]);
     await waitFor(() => describe_([topic]), (s) => !s.has(topic), { what: `${topic} to be gone` });
 
-    const dry = captured(env);
+    const dry = capturedIo(env);
     expect(await runTopicsSyncCommand({ dryRun: true }, dry)).toBe(0);
     expect(dry.out()).toContain(`+ ${topic} (missing: created with the expected configuration)\n`);
     expect(dry.out()).toContain('would create 1, reconfigure 0');
 
-    const io = captured(env);
+    const io = capturedIo(env);
     expect(await runTopicsSyncCommand({}, io)).toBe(0);
     expect(io.err()).toBe('');
     expect(io.out()).toContain(`reconfigured 0, created 1, unchanged ${specs.length - 1}`);
@@ -189,7 +163,7 @@ describe('bcss topics sync on the real broker', () => {
   });
 
   it('a retention that is not a positive whole number stops the command before it connects', async () => {
-    const io = captured({ ...env, BCSS_DELIVERY_RETENTION_MS: '0' });
+    const io = capturedIo({ ...env, BCSS_DELIVERY_RETENTION_MS: '0' });
     expect(await runTopicsSyncCommand({}, io)).toBe(1);
     expect(io.out()).toBe('');
     expect(io.err()).toMatch(/^bcss topics sync: BCSS_DELIVERY_RETENTION_MS must be a positive whole number/);

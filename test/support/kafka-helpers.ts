@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { silentLogger } from '../../src/logging/logger.js';
 import {
   createKafkaClient,
+  MessagingError,
   retrying,
   type InMessage,
   type KafkaAdmin,
@@ -9,6 +10,22 @@ import {
 } from '../../src/messaging/kafka-client.js';
 import { toInMessages } from '../../src/messaging/kafka/messages.js';
 import { rawKafka } from './raw-kafka.js';
+
+/**
+ * On the shared single broker, just after other files deleted their topics, creating topics now and
+ * then fails with a retriable error (UNKNOWN_TOPIC_OR_PARTITION while waiting for the leaders). That is
+ * the broker catching up, not what the tests test: such a failure is tried again, a few times.
+ */
+export async function retryingTopicCreation<T>(create: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (error) {
+      if (!(error instanceof MessagingError) || !error.retriable || attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
 
 /** A name no other test (or earlier run) uses: topics, groups, Redis key prefixes. */
 export function uniqueName(prefix: string): string {

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
 import type { AuditEventType, AuditRecordValue } from '../../../src/contract/audit-records.js';
+import type { DeadLetterRecord } from '../../../src/contract/dead-letters.js';
 import type { PeriodRecord, ReplyRecord, SourceReplyRecord } from '../../../src/contract/exchange-records.js';
 import { EXCHANGE_RECORD, EXCHANGE_RECORD as RECORD } from '../../../src/contract/names.js';
-import { MessagingError, type InMessage, type MessageProducer } from '../../../src/messaging/kafka-client.js';
+import type { InMessage, MessageProducer } from '../../../src/messaging/kafka-client.js';
 import type { SampleIntegration } from '../../../src/sources/sample-directory.js';
 import {
   createExchangeFixture,
@@ -20,7 +21,7 @@ import {
   type ExchangeFixture,
   type TopicCollector,
 } from '../../support/exchange-fixture.js';
-import { waitFor } from '../../support/kafka-helpers.js';
+import { retryingTopicCreation, waitFor } from '../../support/kafka-helpers.js';
 import { testStack } from '../../support/stack-context.js';
 
 export const INSTITUTIONS = ['vaph', 'magda', 'iriscare', 'onva', 'onss', 'inami'] as const;
@@ -28,19 +29,6 @@ export const INSTITUTIONS = ['vaph', 'magda', 'iriscare', 'onva', 'onss', 'inami
 /** The events that close an exchange: one of them per request, never two. */
 export const OUTCOME_EVENTS: readonly AuditEventType[] = ['REQUEST_REFUSED', 'REPLY_DELIVERED', 'SOURCE_TIMEOUT'];
 
-export interface DeadLetterValue {
-  readonly id: string;
-  readonly recordedAt: number;
-  readonly originTopic: string;
-  readonly originPartition: number;
-  readonly originOffset: number;
-  readonly originInstitution: string | null;
-  readonly reasonCode: string;
-  readonly reason: string;
-  readonly originalKey: Buffer | null;
-  readonly originalValue: Buffer | null;
-  readonly originalHeaders: Readonly<Record<string, string>>;
-}
 
 export interface RunningSwitch {
   readonly fx: ExchangeFixture;
@@ -50,7 +38,7 @@ export interface RunningSwitch {
    */
   readonly replies: TopicCollector<ReplyRecord | null>;
   readonly audit: TopicCollector<AuditRecordValue>;
-  readonly deadLetters: TopicCollector<DeadLetterValue>;
+  readonly deadLetters: TopicCollector<DeadLetterRecord>;
 }
 
 export interface SwitchOptions {
@@ -84,7 +72,7 @@ export async function startSwitch(options: SwitchOptions = {}): Promise<RunningS
   const [replies, audit, deadLetters] = await Promise.all([
     fx.collect([...[...INSTITUTIONS, ...extra].map((i) => fx.topics.replies(i)), ...fx.consulting.map((i) => fx.topics.consultations(i))], decodeReply),
     fx.collect([fx.topics.audit], (m) => fx.codec.decode<AuditRecordValue>(EXCHANGE_RECORD.audit, m.value as Buffer)),
-    fx.collect([fx.topics.deadLetter], (m) => fx.codec.decode<DeadLetterValue>(RECORD.deadLetter, m.value as Buffer)),
+    fx.collect([fx.topics.deadLetter], (m) => fx.codec.decode<DeadLetterRecord>(RECORD.deadLetter, m.value as Buffer)),
   ]);
   await fx.startGateway({
     sweepIntervalMs: 200,
@@ -95,21 +83,6 @@ export async function startSwitch(options: SwitchOptions = {}): Promise<RunningS
   return { fx, replies, audit, deadLetters };
 }
 
-/**
- * On the shared single broker, just after other files deleted their topics, creating topics now and
- * then fails with a retriable error (UNKNOWN_TOPIC_OR_PARTITION while waiting for the leaders). That is
- * the broker catching up, not what these files test: such a failure is tried again, a few times.
- */
-async function retryingTopicCreation<T>(create: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await create();
-    } catch (error) {
-      if (!(error instanceof MessagingError) || !error.retriable || attempt >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, 500 * attempt));
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Dates

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_DIR } from '../../../src/config/project-paths.js';
 import type { DirectoryCommandRecord } from '../../../src/contract/directory-records.js';
 import type { ReplyRecord } from '../../../src/contract/exchange-records.js';
+import type { DeadLetterRecord } from '../../../src/contract/dead-letters.js';
 import { DIRECTORY_RECORD, EXCHANGE_RECORD } from '../../../src/contract/names.js';
 import { parseSchema, SINGLE_OBJECT_MARKER } from '../../../src/messaging/avro-codec.js';
 import { fingerprintBytes } from '../../../src/messaging/crc64-avro.js';
@@ -18,7 +19,6 @@ import {
   period,
   startSwitch,
   utcDay,
-  type DeadLetterValue,
   type RunningSwitch,
 } from './exchange-scenario.js';
 
@@ -72,7 +72,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
     const [deadLetter] = (await sw.deadLetters.waitFor(
       (ms) => ms.some((m) => m.value.originalKey?.toString('utf8') === key),
       `the dead letter of ${key}`,
-    )).filter((m) => m.value.originalKey?.toString('utf8') === key) as Array<CollectedMessage<DeadLetterValue>>;
+    )).filter((m) => m.value.originalKey?.toString('utf8') === key) as Array<CollectedMessage<DeadLetterRecord>>;
     const [original] = (await sent.waitFor((ms) => ms.some((m) => m.key === key), `the request ${key}`)).filter((m) => m.key === key);
 
     expect(reply?.topic).toBe(sw.fx.repliesTopic(institution, channel));
@@ -90,7 +90,7 @@ describe('exchange: INVALID_MESSAGE — undecodable requests are answered to the
       retainUntil: null,
       newNiss: null,
     });
-    const dl = deadLetter?.value as DeadLetterValue;
+    const dl = deadLetter?.value as DeadLetterRecord;
     expect(dl).toMatchObject({
       originTopic: sw.fx.requestsTopic(institution, channel),
       originInstitution: institution,

@@ -14,7 +14,8 @@ import { expect } from 'vitest';
 import type { AuditRecordValue } from '../../../src/contract/audit-records.js';
 import type { ChangeKind, MutationRecord, SourceMutationRecord } from '../../../src/contract/mutation-records.js';
 import { MUTATION_RECORD } from '../../../src/contract/names.js';
-import { MessagingError, type InMessage } from '../../../src/messaging/kafka-client.js';
+import type { InMessage } from '../../../src/messaging/kafka-client.js';
+import { retryingTopicCreation } from '../../support/kafka-helpers.js';
 import { answerSourceRequest } from '../../../src/sources/source-simulator.js';
 import type { SyntheticPopulation } from '../../../src/sources/synthetic-population.js';
 import { createExchangeFixture, type CollectedMessage, type ExchangeFixture, type TopicCollector } from '../../support/exchange-fixture.js';
@@ -33,14 +34,7 @@ export interface SourceEmployer {
  * the broker catching up, not what these files test, so it is tried again a few times.
  */
 export async function createMutationFixture(attempts = 4): Promise<ExchangeFixture> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createExchangeFixture(testStack());
-    } catch (error) {
-      if (!(error instanceof MessagingError) || !error.retriable || attempt >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, 500 * attempt));
-    }
-  }
+  return retryingTopicCreation(() => createExchangeFixture(testStack()), attempts);
 }
 
 /** The whole record the simulated source holds of the person for this service (every employer, every block). */
