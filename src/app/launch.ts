@@ -79,7 +79,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
   };
   try {
     const sourceTimeoutMs = options.sourceTimeoutMs ?? settings.gateway.sourceTimeoutMs;
-    const metrics = createPrometheusMetrics();
+    const metrics = createPrometheusMetrics({ services: runtime.catalogue.services.keys() });
     const directoryStore = runtime.directoryStore(redis);
     const pendingStore = createPendingStore(redis, redisKeys(runtime.redisPrefix));
     const gatewayClient = clientFor('gateway');

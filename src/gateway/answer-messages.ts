@@ -54,7 +54,7 @@ export function answerMessages(
   reply: Omit<ReplyRecord, 'bcssCode'>,
   parties: AnsweredParties,
 ): AnswerMessages {
-  out.metrics.answered(reply.service || 'unknown', reply.status, reply.answeredAt - reply.receivedAt);
+  out.metrics.answered(reply.service, reply.status, reply.answeredAt - reply.receivedAt);
   const record: ReplyRecord = { ...reply, bcssCode: isRefusalCode(reply.status) ? REFUSAL_CODES[reply.status].bcssCode : null };
   const audit = auditRecord(event, reply.status, {
     ...parties,

@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   intakePaused(): void;
 }
 
+export const UNKNOWN_SERVICE_LABEL = 'unknown';
+
 export const NO_METRICS: GatewayMetrics = {
   answered: () => undefined,
   forwarded: () => undefined,
@@ -30,7 +32,14 @@ export interface PrometheusMetrics extends GatewayMetrics {
   readonly directoryPersons: Gauge;
 }
 
-export function createPrometheusMetrics(): PrometheusMetrics {
+/**
+ * Label values come from the catalogue, never from a message: a request naming a service the switch
+ * does not know is counted under `unknown`. A label taken from input would make one time series per
+ * distinct string a sender invents — memory without bound, and that string exposed on /metrics.
+ */
+export function createPrometheusMetrics(options: { services: Iterable<string> }): PrometheusMetrics {
+  const known = new Set(options.services);
+  const serviceLabel = (service: string) => (known.has(service) ? service : UNKNOWN_SERVICE_LABEL);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bcss_process_' });
   const answers = new Counter({
@@ -85,11 +94,12 @@ export function createPrometheusMetrics(): PrometheusMetrics {
     consumerLag,
     directoryPersons,
     answered(service, outcome, latencyMs) {
-      answers.inc({ service, outcome });
-      latency.observe({ service, outcome }, latencyMs / 1000);
+      const labels = { service: serviceLabel(service), outcome };
+      answers.inc(labels);
+      latency.observe(labels, latencyMs / 1000);
     },
-    forwarded: (service) => forwards.inc({ service }),
-    mutationDelivered: (service, form) => mutations.inc({ service, form }),
+    forwarded: (service) => forwards.inc({ service: serviceLabel(service) }),
+    mutationDelivered: (service, form) => mutations.inc({ service: serviceLabel(service), form }),
     intakePaused: () => pauses.inc(),
   };
 }

@@ -9,7 +9,7 @@ describe('metrics and health endpoints', () => {
   });
 
   async function serve(health: HealthState) {
-    const metrics = createPrometheusMetrics();
+    const metrics = createPrometheusMetrics({ services: ['dmfa'] });
     const server = await startHealthServer({ port: 0, registry: metrics.registry, health, logger: silentLogger });
     servers.push(server);
     if (server.port === null) throw new Error('no port');
@@ -36,6 +36,23 @@ describe('metrics and health endpoints', () => {
     expect(text).toContain('bcss_pending_exchanges 3');
   });
 
+  it('labels a service the catalogue does not know as unknown: a sender cannot add time series', async () => {
+    const { metrics, base } = await serve({ ready: async () => ({ ready: true, checks: {} }) });
+    for (let i = 0; i < 500; i += 1) metrics.answered(`invented-${i}-${'x'.repeat(200)}`, 'UNKNOWN_SERVICE', 1);
+    metrics.answered('', 'SENDER_MISMATCH', 1);
+    metrics.forwarded('not-in-catalogue');
+    metrics.mutationDelivered('not-in-catalogue', 'BLOCKS');
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).not.toContain('invented-');
+    expect(text).not.toContain('not-in-catalogue');
+    expect(text).toContain('bcss_requests_answered_total{service="unknown",outcome="UNKNOWN_SERVICE"} 500');
+    expect(text).toContain('bcss_requests_answered_total{service="unknown",outcome="SENDER_MISMATCH"} 1');
+    expect(text).toContain('bcss_requests_forwarded_total{service="unknown"} 1');
+    expect(text).toContain('bcss_mutations_delivered_total{service="unknown",form="BLOCKS"} 1');
+    const answeredSeries = text.split('\n').filter((line) => line.startsWith('bcss_requests_answered_total{'));
+    expect(answeredSeries).toHaveLength(2);
+  });
+
   it('answers /healthz while alive and /readyz 503 until ready, naming the failing checks', async () => {
     let ready = false;
     const { base } = await serve({ ready: async () => ({ ready, checks: { kafka: ready, redis: true } }) });
@@ -54,7 +71,7 @@ describe('metrics and health endpoints', () => {
     const port = Number(new URL(first.base).port);
     const second = await startHealthServer({
       port,
-      registry: createPrometheusMetrics().registry,
+      registry: createPrometheusMetrics({ services: [] }).registry,
       health: { ready: async () => ({ ready: true, checks: {} }) },
       logger: silentLogger,
     });
