@@ -82,6 +82,10 @@ export function eventLabel(entry: Pick<AuditEntry, 'event' | 'outcome'>): string
       return 'unreadable message';
     case 'LIST_ENTRY_DELIVERED':
       return 'named in a list delivered';
+    case 'CONSOLE_LOOKUP':
+      return entry.outcome === 'OK' ? 'looked up in the console' : 'console lookup denied';
+    case 'DEAD_LETTER_REDRIVEN':
+      return 'dead letter re-sent';
   }
 }
 

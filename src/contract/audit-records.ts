@@ -20,7 +20,10 @@ export type AuditEventType =
   | 'MUTATION_DELIVERED'
   | 'AUTHORIZATION_CHANGED'
   | 'DEAD_LETTER'
-  | 'LIST_ENTRY_DELIVERED';
+  | 'LIST_ENTRY_DELIVERED'
+  // The console (src/console/): a user looked up a person, an exchange or a report; redrove a dead letter.
+  | 'CONSOLE_LOOKUP'
+  | 'DEAD_LETTER_REDRIVEN';
 
 export interface AuditRecordValue {
   readonly eventType: AuditEventType;

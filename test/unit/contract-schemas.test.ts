@@ -18,6 +18,8 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import * as NAMES from '../../src/contract/names.js';
 import { PROJECT_ROOT, SCHEMA_DIR } from '../../src/config/project-paths.js';
+import { loadAvroCodec, parseSchema, SINGLE_OBJECT_MARKER } from '../../src/messaging/avro-codec.js';
+import { fingerprintBytes } from '../../src/messaging/crc64-avro.js';
 
 /** Each record of the protocol, by the contract type that the codec decodes it as. */
 const RECORD_TYPES: ReadonlyArray<readonly [type: string, record: string]> = [
@@ -265,3 +267,45 @@ describe('the contract against schemas/ (src/contract/)', () => {
     expect(unchecked, 'record types of src/contract checked against no schema').toEqual([]);
   });
 });
+
+describe('the audit record of version 3 (console events) against version 2 (schemas/history/audit-record-v2.avsc)', () => {
+  const read = (file: string) => JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as { fields: Array<{ name: string; type: unknown }> };
+  const symbolsOf = (schema: ReturnType<typeof read>) => (schema.fields[0]?.type as { symbols: string[] }).symbols;
+
+  it('adds CONSOLE_LOOKUP and DEAD_LETTER_REDRIVEN at the end of the events, and changes nothing else', () => {
+    const v2 = read('history/audit-record-v2.avsc');
+    const v3 = read('audit-record.avsc');
+    expect(symbolsOf(v3)).toEqual([...symbolsOf(v2), 'CONSOLE_LOOKUP', 'DEAD_LETTER_REDRIVEN']);
+    expect(v3.fields.slice(1)).toEqual(v2.fields.slice(1));
+  });
+
+  it('decodes a record a switch of version 2 wrote, and round-trips a console record', () => {
+    const codec = loadAvroCodec(SCHEMA_DIR);
+    const v2 = parseSchema(read('history/audit-record-v2.avsc'));
+    const old = { ...CONSOLE_RECORD, eventType: 'LIST_ENTRY_DELIVERED' };
+    const bytes = Buffer.concat([SINGLE_OBJECT_MARKER, fingerprintBytes(JSON.stringify(v2.schema())), v2.toBuffer(old)]);
+    expect(codec.decode(NAMES.EXCHANGE_RECORD.audit, bytes)).toEqual(old);
+    expect(codec.decode(NAMES.EXCHANGE_RECORD.audit, codec.encode(NAMES.EXCHANGE_RECORD.audit, CONSOLE_RECORD))).toEqual(CONSOLE_RECORD);
+  });
+});
+
+const CONSOLE_RECORD = {
+  eventType: 'CONSOLE_LOOKUP',
+  ticket: null,
+  at: 1_750_000_000_000,
+  requester: 'console:dpo',
+  intermediary: null,
+  source: null,
+  service: 'console',
+  deliberation: null,
+  deliberationVersion: null,
+  purpose: 'dpo: person report',
+  subjectNiss: '85073003328',
+  employer: null,
+  effectivePeriods: [],
+  deliveredBlocks: [],
+  removedBlocks: [],
+  removedFields: [],
+  outcome: 'OK',
+  bcssCode: null,
+};
