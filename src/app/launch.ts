@@ -16,6 +16,8 @@ import { startAuditSealer } from '../audit/sealer.js';
 import { loadSealKey } from '../audit/seal-key.js';
 import { startGatewayMonitor } from '../observability/gateway-monitor.js';
 import { createPrometheusMetrics, startHealthServer } from '../observability/metrics.js';
+import { onKafkaRetriedError } from '../messaging/kafka-client.js';
+import { launchConsole } from './console-launch.js';
 import type { Runtime } from './runtime.js';
 import { sealKeySources } from './settings.js';
 
@@ -38,6 +40,8 @@ export interface LaunchedSwitch {
   readonly sourceTimeoutMs: number;
   /** Where /metrics, /healthz and /readyz are served; null when off or the port was taken. */
   readonly httpPort: number | null;
+  /** Where the web console is served (http://127.0.0.1:<port>); null when off. */
+  readonly consolePort: number | null;
   stop(): Promise<void>;
 }
 
@@ -80,6 +84,8 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
   try {
     const sourceTimeoutMs = options.sourceTimeoutMs ?? settings.gateway.sourceTimeoutMs;
     const metrics = createPrometheusMetrics({ services: runtime.catalogue.services.keys() });
+    const unsubscribeRetried = onKafkaRetriedError(metrics.kafkaRetried);
+    running.push({ stop: async () => unsubscribeRetried() });
     const directoryStore = runtime.directoryStore(redis);
     const pendingStore = createPendingStore(redis, redisKeys(runtime.redisPrefix));
     const gatewayClient = clientFor('gateway');
@@ -117,6 +123,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
       directory: directoryStore,
       metrics,
       groups: ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`),
+      ...(options.sealer ? { auditTopic: runtime.topics.audit } : {}),
       logger: runtime.logger,
     });
     running.push(monitor);
@@ -141,6 +148,7 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
           logger: runtime.logger,
           groupPrefix: runtime.topics.prefix,
           principal: runtime.institutions.sealer,
+          progress: metrics.sealProgress,
         }),
       );
     }
@@ -157,8 +165,16 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
         }),
       );
     }
+    let consolePort: number | null = null;
+    if (settings.console.port !== null) {
+      const groups = ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`);
+      const web = await launchConsole(runtime, { port: settings.console.port, metrics, health: monitor.health, clientFor, groups, sealer: options.sealer, logger: runtime.logger });
+      consolePort = web.port;
+      running.push({ stop: () => web.close() });
+      log.info({ url: web.url }, `console on ${web.url}`);
+    }
     const sampleIntegrations = options.sampleDirectory ? await loadSampleDirectory(runtime, clientFor, log) : 0;
-    return { sampleIntegrations, sourceTimeoutMs, httpPort, stop };
+    return { sampleIntegrations, sourceTimeoutMs, httpPort, consolePort, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -11,6 +11,7 @@ import {
   type TransactionalProducer,
 } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
+import type { SealProgress } from '../observability/metrics.js';
 import { buildSeal, positionAfter, recordDigest, startOfChain, type ChainPosition } from './seal-chain.js';
 import type { SealKey } from './seal-key.js';
 import { readSeals } from './verify.js';
@@ -54,6 +55,8 @@ export interface AuditSealerOptions {
   readonly groupPrefix: string;
   /** The sealer's principal name (institutions.yaml `sealer`); default audit-sealer. */
   readonly principal?: string;
+  /** Told where each partition's chain stands, at start and after each seal (the sealer-lag metrics). */
+  readonly progress?: SealProgress;
 }
 
 export interface SealerPartitionStatus {
@@ -106,6 +109,7 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
   const log = options.logger.child({ module: 'audit-sealer' });
   const groupPrefix = `${options.groupPrefix}.${options.principal ?? DEFAULT_SEALER_PRINCIPAL}.`;
   const states = new Map<number, PartitionState>();
+  const lastSealedAt = new Map<number, number>();
 
   // Everything that touches the states runs one at a time: batches, the timer's seals, a resync, stop.
   let queue: Promise<unknown> = Promise.resolve();
@@ -120,7 +124,10 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
     const { seals, unreadable } = await readSeals({ client, codec, topic: topics.auditSeals, groupPrefix });
     for (const bad of unreadable) log.warn({ offset: bad.offset, error: bad.error }, 'a message of the seals topic is not a seal');
     const positions = new Map<number, ChainPosition>();
-    for (const { seal } of seals) positions.set(seal.partition, positionAfter(seal));
+    for (const { seal } of seals) {
+      positions.set(seal.partition, positionAfter(seal));
+      lastSealedAt.set(seal.partition, seal.sealedAt);
+    }
     return positions;
   };
 
@@ -146,6 +153,7 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
       const position = positions.get(partition) ?? startOfChain(partition);
       const nextOffset = position.lastOffset === null ? low : BigInt(position.lastOffset) + 1n;
       states.set(partition, { position, nextOffset, pending: null });
+      options.progress?.sealedUpTo(partition, nextOffset, lastSealedAt.get(partition) ?? null);
       consumer?.seek(topics.audit, partition, nextOffset.toString());
     }
     log.info(
@@ -188,6 +196,7 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
     }
     state.position = positionAfter(value);
     state.pending = null;
+    options.progress?.sealedUpTo(value.partition, BigInt(value.lastOffset) + 1n, value.sealedAt);
     log.debug({ partition: value.partition, sequence: value.sequence, records: value.records }, 'audit seal published');
   };
 
@@ -218,6 +227,7 @@ export async function startAuditSealer(options: AuditSealerOptions): Promise<Run
       const low = (await logStart()).get(batch.partition) ?? 0n;
       state = { position: startOfChain(batch.partition), nextOffset: low, pending: null };
       states.set(batch.partition, state);
+      options.progress?.sealedUpTo(batch.partition, low, null);
       consumer?.seek(topics.audit, batch.partition, low.toString());
       return;
     }

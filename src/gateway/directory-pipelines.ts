@@ -11,6 +11,8 @@ import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import { runTransactionalPipeline, type OutRecord, type RunningPipeline } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
+import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
+import { observedPipeline } from '../observability/pipeline-metrics.js';
 import { rebuildDirectory } from './directory-rebuild.js';
 import { toSnapshotRecord } from './directory-messages.js';
 
@@ -37,6 +39,8 @@ export interface DirectoryPipelineDeps {
   readonly topics: TopicNames;
   readonly store: DirectoryStore;
   readonly logger: Logger;
+  /** Rebalances, aborted transactions and dead letters of the two stages. */
+  readonly metrics?: GatewayMetrics;
   /** Consumer-group and transactional-id namespace (lets tests run isolated gateways). */
   readonly instanceName?: string;
   /**
@@ -207,7 +211,11 @@ export async function startDirectoryPipelines(deps: DirectoryPipelineDeps): Prom
     topics: [deps.topics.patterns.directory],
     transactionalIdPrefix: `${name}.directory-intake`,
     logger,
-    transform: directoryIntakeTransform(deps),
+    ...observedPipeline(deps.metrics ?? NO_METRICS, {
+      group: `${name}.directory-intake`,
+      deadLetterTopic: deps.topics.deadLetter,
+      transform: directoryIntakeTransform(deps),
+    }),
   });
   const writer = await runTransactionalPipeline({
     client: deps.client,
@@ -215,19 +223,23 @@ export async function startDirectoryPipelines(deps: DirectoryPipelineDeps): Prom
     topics: [deps.topics.directoryCommands],
     transactionalIdPrefix: `${name}.directory-writer`,
     logger,
-    transform: directoryWriterTransform({
-      ...deps,
-      recover: async () => {
-        logger.warn('the directory is missing from Redis: rebuilding it from the changelog before applying commands');
-        const { persons } = await rebuildDirectory({
-          client: deps.client,
-          codec: deps.codec,
-          topics: deps.topics,
-          store: deps.store,
-          groupPrefix: `${name}.directory-rebuild`,
-        });
-        logger.info({ persons }, 'directory rebuilt from the changelog');
-      },
+    ...observedPipeline(deps.metrics ?? NO_METRICS, {
+      group: `${name}.directory-writer`,
+      deadLetterTopic: deps.topics.deadLetter,
+      transform: directoryWriterTransform({
+        ...deps,
+        recover: async () => {
+          logger.warn('the directory is missing from Redis: rebuilding it from the changelog before applying commands');
+          const { persons } = await rebuildDirectory({
+            client: deps.client,
+            codec: deps.codec,
+            topics: deps.topics,
+            store: deps.store,
+            groupPrefix: `${name}.directory-rebuild`,
+          });
+          logger.info({ persons }, 'directory rebuilt from the changelog');
+        },
+      }),
     }),
   });
   return {

@@ -8,7 +8,8 @@ import type { TopicNames } from '../messaging/topics.js';
 import { runTransactionalPipeline, type RunningPipeline } from '../messaging/transactional-pipeline.js';
 import type { DirectoryStore } from '../store/directory-store.js';
 import type { PendingStore } from '../store/pending-store.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
+import { NO_METRICS, type GatewayMetrics } from '../observability/metrics.js';
+import { observedPipeline } from '../observability/pipeline-metrics.js';
 import { startDirectoryPipelines } from './directory-pipelines.js';
 import { mutationTransform } from './mutation-pipeline.js';
 import { replyTransform } from './reply-pipeline.js';
@@ -62,6 +63,11 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
   }
   const rules = { catalogue: deps.catalogue, authorizations: buildAuthorizationIndex(deps.deliberations, deps.catalogue) };
   const started: Array<{ stop(): Promise<void> }> = [];
+  /** A pipeline's group, and its rebalances, aborts and dead letters reported to the metrics. */
+  const observed = (groupId: string, transform: Parameters<typeof observedPipeline>[1]['transform']) => ({
+    groupId,
+    ...observedPipeline(deps.metrics ?? NO_METRICS, { group: groupId, deadLetterTopic: deps.topics.deadLetter, transform }),
+  });
   const stopAll = async () => {
     // The sweeper and its producer first (no new deadline events), then every pipeline at once.
     const [sweeper, producer, ...pipelines] = started.splice(0).reverse();
@@ -79,18 +85,14 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
         logger: deps.logger,
         instanceName: name,
         authorizations: rules.authorizations,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
       }),
     );
     // Replies first: answers to exchanges forwarded before a restart are taken up at once.
     started.push(
       await runTransactionalPipeline({
         client: deps.client,
-        groupId: `${name}.replies`,
-        topics: [deps.topics.patterns.sourceReplies, deps.topics.exchangeTimeouts],
-        transactionalIdPrefix: `${name}.replies`,
-        logger: deps.logger,
-        chunkSize: deps.chunkSize,
-        transform: replyTransform({
+        ...observed(`${name}.replies`, replyTransform({
           codec: deps.codec,
           topics: deps.topics,
           catalogue: deps.catalogue,
@@ -98,13 +100,16 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
           pending: deps.pendingStore,
           logger: deps.logger,
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        }),
+        })),
+        topics: [deps.topics.patterns.sourceReplies, deps.topics.exchangeTimeouts],
+        transactionalIdPrefix: `${name}.replies`,
+        logger: deps.logger,
+        chunkSize: deps.chunkSize,
       }),
     );
     started.push(
       await runTransactionalPipeline({
         client: deps.client,
-        groupId: `${name}.requests`,
         topics: [deps.topics.patterns.requests, deps.topics.patterns.consultationRequests],
         transactionalIdPrefix: `${name}.requests`,
         logger: deps.logger,
@@ -114,7 +119,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
           { maxPending: deps.maxPending ?? DEFAULT_MAX_PENDING, pauseMs: INTAKE_PAUSE_MS },
           deps.metrics,
         ),
-        transform: requestTransform({
+        ...observed(`${name}.requests`, requestTransform({
           codec: deps.codec,
           topics: deps.topics,
           rules,
@@ -124,18 +129,17 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
           answerDeadlineMs: deps.answerDeadlineMs ?? sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS,
           logger: deps.logger,
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        }),
+        })),
       }),
     );
     started.push(
       await runTransactionalPipeline({
         client: deps.client,
-        groupId: `${name}.mutations`,
         topics: [deps.topics.patterns.sourceMutations],
         transactionalIdPrefix: `${name}.mutations`,
         logger: deps.logger,
         chunkSize: deps.chunkSize,
-        transform: mutationTransform({
+        ...observed(`${name}.mutations`, mutationTransform({
           codec: deps.codec,
           topics: deps.topics,
           rules,
@@ -143,7 +147,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
           directory: deps.directoryStore,
           logger: deps.logger,
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        }),
+        })),
       }),
     );
     const producer = await deps.client.producer();

@@ -25,4 +25,5 @@ export type {
 } from './kafka/types.js';
 export { MessagingError, retrying, toMessagingError } from './kafka/errors.js';
 export { createKafkaClient } from './kafka/client.js';
+export { onKafkaRetriedError } from './kafka/log-creator.js';
 export { readKeyPartition } from './kafka/key-partition.js';

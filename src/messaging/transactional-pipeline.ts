@@ -24,6 +24,14 @@ export interface ChunkResult {
   readonly afterCommit?: () => Promise<void>;
 }
 
+/** What a pipeline reports as it runs (to metrics, which messaging knows nothing of). */
+export interface PipelineEvents {
+  /** The pipeline's consumer joined its group: a rebalance. */
+  rebalanced(): void;
+  /** A chunk's transaction was aborted; the chunk is consumed again. */
+  aborted(): void;
+}
+
 export interface TransactionalPipelineOptions {
   readonly client: KafkaClient;
   readonly groupId: string;
@@ -42,6 +50,7 @@ export interface TransactionalPipelineOptions {
    */
   admission?(): Promise<number>;
   transform(messages: readonly InMessage[]): Promise<ChunkResult>;
+  readonly events?: PipelineEvents;
 }
 
 export interface RunningPipeline {
@@ -199,6 +208,7 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
           await transaction.commit();
         } catch (error) {
           await transaction.abort().catch((abortError: unknown) => log.warn({ err: toMessagingError(abortError) }, 'abort failed'));
+          options.events?.aborted();
           throw error;
         }
       } catch (error) {
@@ -230,6 +240,7 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       maxBytesPerPartition: 1_048_576,
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      options.events?.rebalanced();
       // A partition given away may be processed elsewhere now: its producer is fenced there, or soon will be.
       const assigned = new Set(
         Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}:${p}`)),
