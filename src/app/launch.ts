@@ -117,12 +117,13 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
         answerDeadlineMs: settings.gateway.answerDeadlineMs ?? sourceTimeoutMs + DEFAULT_QUEUE_ALLOWANCE_MS,
       }),
     );
+    const groups = ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`);
     const monitor = startGatewayMonitor({
       client: gatewayClient,
       pending: pendingStore,
       directory: directoryStore,
       metrics,
-      groups: ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`),
+      groups,
       ...(options.sealer ? { auditTopic: runtime.topics.audit } : {}),
       logger: runtime.logger,
     });
@@ -167,7 +168,6 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
     }
     let consolePort: number | null = null;
     if (settings.console.port !== null) {
-      const groups = ['requests', 'replies', 'mutations', 'directory-intake', 'directory-writer'].map((stage) => `${instanceName}.${stage}`);
       const web = await launchConsole(runtime, { port: settings.console.port, metrics, health: monitor.health, clientFor, groups, sealer: options.sealer, logger: runtime.logger });
       consolePort = web.port;
       running.push({ stop: () => web.close() });

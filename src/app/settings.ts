@@ -25,6 +25,7 @@ export const SASL_MECHANISMS = ['scram-sha-512', 'scram-sha-256', 'plain'] as co
 
 export const DEFAULT_TOPIC_PREFIX = 'bcss';
 export const DEFAULT_HTTP_PORT = 9464;
+export const DEFAULT_CONSOLE_PORT = 9470;
 
 export interface Settings extends PrincipalConnectionSettings {
   readonly kafka: KafkaSettings;
@@ -49,6 +50,12 @@ export interface Settings extends PrincipalConnectionSettings {
     readonly answerDeadlineMs: number | null;
     /** BCSS_HTTP_PORT; null: no metrics and health endpoints (`off`). */
     readonly httpPort: number | null;
+  };
+  readonly console: {
+    /** BCSS_CONSOLE_PORT; null: no web console (0 or `off`). Served on 127.0.0.1 only. */
+    readonly port: number | null;
+    /** BCSS_CONSOLE_USERS_FILE; null: on the local stack, `<stack dir>/console-users.json`, made on first start. */
+    readonly usersFile: string | null;
   };
   /** BCSS_SOURCE_RETENTION_MS, BCSS_DELIVERY_RETENTION_MS, BCSS_CONSULTATION_RETENTION_MS. */
   readonly retention: TopicRetention;
@@ -148,6 +155,11 @@ const ENVIRONMENT = z.object({
   BCSS_MAX_PENDING: variable('BCSS_MAX_PENDING', DEFAULT_MAX_PENDING, positiveInteger(POSITIVE)),
   BCSS_ANSWER_DEADLINE_MS: variable('BCSS_ANSWER_DEADLINE_MS', null, positiveInteger(POSITIVE)),
   BCSS_HTTP_PORT: variable('BCSS_HTTP_PORT', DEFAULT_HTTP_PORT, httpPort),
+  BCSS_CONSOLE_PORT: variable('BCSS_CONSOLE_PORT', DEFAULT_CONSOLE_PORT, (value) => {
+    const port = httpPort(value);
+    return port.ok && port.value === 0 ? { ok: true, value: null } : port;
+  }),
+  BCSS_CONSOLE_USERS_FILE: variable('BCSS_CONSOLE_USERS_FILE', null, text),
   BCSS_SOURCE_RETENTION_MS: variable('BCSS_SOURCE_RETENTION_MS', DEFAULT_RETENTION.sourceMs, positiveInteger(POSITIVE_MS)),
   BCSS_DELIVERY_RETENTION_MS: variable('BCSS_DELIVERY_RETENTION_MS', DEFAULT_RETENTION.deliveryMs, positiveInteger(POSITIVE_MS)),
   BCSS_CONSULTATION_RETENTION_MS: variable('BCSS_CONSULTATION_RETENTION_MS', DEFAULT_RETENTION.consultationMs, positiveInteger(POSITIVE_MS)),
@@ -196,6 +208,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       answerDeadlineMs: e.BCSS_ANSWER_DEADLINE_MS,
       httpPort: e.BCSS_HTTP_PORT,
     },
+    console: { port: e.BCSS_CONSOLE_PORT, usersFile: e.BCSS_CONSOLE_USERS_FILE === null ? null : resolve(e.BCSS_CONSOLE_USERS_FILE) },
     retention: {
       sourceMs: e.BCSS_SOURCE_RETENTION_MS,
       deliveryMs: e.BCSS_DELIVERY_RETENTION_MS,

@@ -1,7 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadInstitutions, principalNames } from '../config/load-institutions.js';
 import { DEFAULT_CONFIG_DIR, PROJECT_ROOT, STACK_FILES_DIR } from '../config/project-paths.js';
@@ -9,6 +7,23 @@ import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import { createKafkaClient, type KafkaConnection } from '../messaging/kafka-client.js';
 import { waitForRedis } from '../store/redis-connection.js';
+import {
+  ALTERNATIVES,
+  commandExists,
+  freePort,
+  portIsFree,
+  readJson,
+  requireTools,
+  runningPid,
+  secret,
+  signalAndWait,
+  spawnDetached,
+  StackError,
+  stopProcess,
+  writePrivate,
+} from './stack-processes.js';
+
+export { freePort, StackError } from './stack-processes.js';
 
 /**
  * The local real stack: a single-node Apache Kafka (KRaft, broker + controller) run from Maven Central
@@ -41,10 +56,6 @@ export interface StackUpResult extends StackConnection {
   readonly started: { readonly kafka: boolean; readonly redis: boolean };
 }
 
-export class StackError extends Error {
-  override readonly name = 'StackError';
-}
-
 const DEFAULT_PORTS: StackPorts = { kafka: 19092, controller: 19093, redis: 16379 };
 const ADMIN_USER = 'admin';
 
@@ -54,7 +65,7 @@ export const DEFAULT_STACK_DIR = resolve(PROJECT_ROOT, '.stack');
 /** The broker's -Xmx / -Xms unless the caller names another (BCSS_KAFKA_HEAP). */
 export const DEFAULT_KAFKA_HEAP = '768m';
 
-interface Paths {
+export interface Paths {
   readonly root: string;
   readonly libs: string;
   readonly kafkaData: string;
@@ -69,7 +80,7 @@ interface Paths {
   readonly redisPid: string;
 }
 
-function pathsOf(root: string): Paths {
+export function pathsOf(root: string): Paths {
   return {
     root,
     libs: join(root, 'kafka-libs'),
@@ -86,21 +97,7 @@ function pathsOf(root: string): Paths {
   };
 }
 
-function commandExists(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-const ALTERNATIVES =
-  'Alternatives: point the gateway at an existing stack with KAFKA_BROKERS (plus KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD) and REDIS_URL, or run `docker compose up` where Docker is available.';
-
-function requireTools(): void {
-  if (!commandExists('java')) throw new StackError(`Java (17 or later) is needed to run the local Kafka broker and was not found on PATH. ${ALTERNATIVES}`);
-  if (!commandExists('redis-server')) {
-    throw new StackError(`redis-server was not found on PATH (Debian: apt-get install redis-server). ${ALTERNATIVES}`);
-  }
-}
-
-function ensureJars(paths: Paths, log: Logger): void {
+export function ensureJars(paths: Paths, log: Logger): void {
   const present = existsSync(paths.libs) && readdirSync(paths.libs).some((name) => name.startsWith('kafka_2.13-'));
   if (present) return;
   if (!commandExists('mvn')) throw new StackError(`Maven is needed once to fetch the Kafka jars and was not found on PATH. ${ALTERNATIVES}`);
@@ -115,27 +112,6 @@ function ensureJars(paths: Paths, log: Logger): void {
   }
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.once('error', () => resolvePort(false));
-    server.listen({ port, host: '127.0.0.1' }, () => server.close(() => resolvePort(true)));
-  });
-}
-
-/** A port the system has just handed out as free on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** Default ports when free; otherwise free ones, so that two checkouts on one machine never collide. */
 async function choosePorts(): Promise<StackPorts> {
   const chosen: Record<keyof StackPorts, number> = { ...DEFAULT_PORTS };
@@ -145,19 +121,21 @@ async function choosePorts(): Promise<StackPorts> {
   return chosen;
 }
 
-function secret(): string {
-  return randomBytes(18).toString('base64url');
+/** One KRaft node's place in its quorum: the single-node stack is node 1 of a quorum of one. */
+export interface KafkaNodeLayout {
+  readonly nodeId: number;
+  readonly clientPort: number;
+  readonly controllerPort: number;
+  /** `id@host:port` of every controller of the quorum. */
+  readonly voters: readonly string[];
+  readonly dataDir: string;
+  /** Copies of each partition, of the internal topics too; 1 on a single node. */
+  readonly replicationFactor: number;
+  /** Replicas that must have a write before an acks=all producer hears it succeeded. */
+  readonly minInsyncReplicas: number;
 }
 
-function readJson<T>(file: string): T {
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
-}
-
-function writePrivate(file: string, text: string): void {
-  writeFileSync(file, text, { mode: 0o600 });
-}
-
-function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string): string {
+export function serverProperties(node: KafkaNodeLayout, adminPassword: string): string {
   const scramJaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN_USER}" password="${adminPassword}";`;
   // The controller listener uses PLAIN with a JAAS-defined user: SCRAM credentials live in the
   // metadata log, which the controller must read before it could check them. Loopback only.
@@ -165,10 +143,10 @@ function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string
   return [
     '# Generated by the local stack launcher. Development stack: loopback only.',
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${ports.controller}`,
-    `listeners=CLIENT://127.0.0.1:${ports.kafka},CONTROLLER://127.0.0.1:${ports.controller}`,
-    `advertised.listeners=CLIENT://127.0.0.1:${ports.kafka}`,
+    `node.id=${node.nodeId}`,
+    `controller.quorum.voters=${node.voters.join(',')}`,
+    `listeners=CLIENT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=CLIENT://127.0.0.1:${node.clientPort}`,
     'listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
     'inter.broker.listener.name=CLIENT',
     'controller.listener.names=CONTROLLER',
@@ -181,13 +159,16 @@ function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string
     'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'allow.everyone.if.no.acl.found=false',
     `super.users=User:${ADMIN_USER}`,
-    `log.dirs=${paths.kafkaData}`,
+    `log.dirs=${node.dataDir}`,
     'auto.create.topics.enable=false',
     'num.partitions=1',
-    'offsets.topic.replication.factor=1',
+    // Topics the switch creates take the broker's defaults (replication factor -1 in admin.ts).
+    `default.replication.factor=${node.replicationFactor}`,
+    `min.insync.replicas=${node.minInsyncReplicas}`,
+    `offsets.topic.replication.factor=${node.replicationFactor}`,
     'offsets.topic.num.partitions=8',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${node.replicationFactor}`,
+    `transaction.state.log.min.isr=${node.minInsyncReplicas}`,
     'transaction.state.log.num.partitions=8',
     'group.initial.rebalance.delay.ms=0',
     // Once a minute, so that the consultation topics' minutes of retention really apply (topology.ts).
@@ -196,7 +177,7 @@ function serverProperties(paths: Paths, ports: StackPorts, adminPassword: string
   ].join('\n');
 }
 
-function log4jProperties(paths: Paths): string {
+export function log4jProperties(paths: Paths): string {
   return [
     'log4j.rootLogger=INFO, file',
     'log4j.appender.file=org.apache.log4j.RollingFileAppender',
@@ -215,7 +196,7 @@ function javaClasspath(paths: Paths): string {
   return `${paths.libs}/*`;
 }
 
-function runJavaTool(paths: Paths, mainClass: string, args: string[]): string {
+export function runJavaTool(paths: Paths, mainClass: string, args: string[]): string {
   const result = spawnSync(
     'java',
     ['-Xmx256m', `-Dlog4j.configuration=file:${paths.log4j}`, '-cp', javaClasspath(paths), mainClass, ...args],
@@ -225,6 +206,24 @@ function runJavaTool(paths: Paths, mainClass: string, args: string[]): string {
     throw new StackError(`${mainClass} ${args[0] ?? ''} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
   }
   return result.stdout;
+}
+
+/** Random passwords for the admin, every principal of config/institutions.yaml, and Redis. */
+export function newCredentials(): StackCredentials {
+  const institutions = loadInstitutions(DEFAULT_CONFIG_DIR);
+  return {
+    admin: { username: ADMIN_USER, password: secret() },
+    principals: Object.fromEntries(principalNames(institutions).map((name) => [name, secret()])),
+    redisPassword: secret(),
+  };
+}
+
+/** The storage tool's arguments that create the SCRAM users with the metadata log. */
+export function scramUserArgs(credentials: StackCredentials): string[] {
+  return [
+    ['--add-scram', `SCRAM-SHA-512=[name=${ADMIN_USER},password=${credentials.admin.password}]`],
+    ...Object.entries(credentials.principals).map(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]),
+  ].flat();
 }
 
 interface StackState {
@@ -242,51 +241,34 @@ async function ensureInitialized(paths: Paths, log: Logger): Promise<{ state: St
     mkdirSync(dir, { recursive: true });
   }
   const ports = await choosePorts();
-  const institutions = loadInstitutions(DEFAULT_CONFIG_DIR);
-  const credentials: StackCredentials = {
-    admin: { username: ADMIN_USER, password: secret() },
-    principals: Object.fromEntries(principalNames(institutions).map((name) => [name, secret()])),
-    redisPassword: secret(),
-  };
-  writeFileSync(paths.serverProperties, serverProperties(paths, ports, credentials.admin.password), { mode: 0o600 });
+  const credentials = newCredentials();
+  writeFileSync(
+    paths.serverProperties,
+    serverProperties(
+      {
+        nodeId: 1,
+        clientPort: ports.kafka,
+        controllerPort: ports.controller,
+        voters: [`1@127.0.0.1:${ports.controller}`],
+        dataDir: paths.kafkaData,
+        replicationFactor: 1,
+        minInsyncReplicas: 1,
+      },
+      credentials.admin.password,
+    ),
+    { mode: 0o600 },
+  );
   writeFileSync(paths.log4j, log4jProperties(paths));
   const clusterId = runJavaTool(paths, 'kafka.tools.StorageTool', ['random-uuid']).trim();
-  const scram = [
-    ['--add-scram', `SCRAM-SHA-512=[name=${ADMIN_USER},password=${credentials.admin.password}]`],
-    ...Object.entries(credentials.principals).map(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]),
-  ].flat();
   log.info({ clusterId, ports }, 'formatting the local Kafka storage');
-  runJavaTool(paths, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.serverProperties, ...scram]);
+  runJavaTool(paths, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.serverProperties, ...scramUserArgs(credentials)]);
   const state: StackState = { ports, clusterId };
   writePrivate(paths.credentials, `${JSON.stringify(credentials, null, 2)}\n`);
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`);
   return { state, credentials };
 }
 
-/** A pid is ours when the process is alive and its working directory is the one we started it in. */
-function runningPid(pidFile: string, cwd: string): number | null {
-  if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-    return readlinkSync(`/proc/${pid}/cwd`) === cwd ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function spawnDetached(command: string, args: string[], cwd: string, logFile: string, pidFile: string): number {
-  const out = openSync(logFile, 'a');
-  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  if (!child.pid) throw new StackError(`could not start ${command}`);
-  child.unref();
-  writeFileSync(pidFile, `${child.pid}\n`);
-  return child.pid;
-}
-
-function startKafka(paths: Paths, heap: string): boolean {
+export function startKafka(paths: Paths, heap: string): boolean {
   if (runningPid(paths.kafkaPid, paths.root)) return false;
   spawnDetached(
     'java',
@@ -341,19 +323,25 @@ function startRedis(paths: Paths, ports: StackPorts, credentials: StackCredentia
   return true;
 }
 
-async function waitForKafka(connection: KafkaConnection, timeoutMs: number, paths: Paths): Promise<void> {
+/**
+ * Waits until the brokers answer a metadata request naming `brokers` of them (the whole cluster), for at
+ * most `timeoutMs`; fails at once when one of the nodes' processes exited.
+ */
+export async function waitForKafka(connection: KafkaConnection, timeoutMs: number, nodes: readonly Paths[], brokers = 1): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (!runningPid(paths.kafkaPid, paths.root)) {
-      throw new StackError(`the Kafka broker exited during start; see ${join(paths.logs, 'kafka.out')} and kafka-server.log`);
+    const exited = nodes.find((paths) => !runningPid(paths.kafkaPid, paths.root));
+    if (exited) {
+      throw new StackError(`a Kafka node exited during start; see ${join(exited.logs, 'kafka.out')} and kafka-server.log`);
     }
     const client = createKafkaClient({ ...connection, clientId: 'bcss-stack-probe' }, silentLogger);
     try {
       const admin = await client.admin();
       try {
         const cluster = await admin.describeCluster();
-        if (cluster.brokers > 0) return;
+        if (cluster.brokers >= brokers) return;
+        lastError = new Error(`${cluster.brokers} of ${brokers} brokers registered`);
       } finally {
         await admin.disconnect();
       }
@@ -362,11 +350,11 @@ async function waitForKafka(connection: KafkaConnection, timeoutMs: number, path
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new StackError(`the Kafka broker did not answer a metadata request within ${timeoutMs} ms`, { cause: lastError });
+  throw new StackError(`the Kafka brokers did not answer a metadata request naming ${brokers} of them within ${timeoutMs} ms`, { cause: lastError });
 }
 
 /** Principals added to config/institutions.yaml after the storage was formatted get their SCRAM user now. */
-function addMissingPrincipals(paths: Paths, ports: StackPorts, credentials: StackCredentials, log: Logger): StackCredentials {
+export function addMissingPrincipals(paths: Paths, bootstrap: string, credentials: StackCredentials, log: Logger): StackCredentials {
   const wanted = principalNames(loadInstitutions(DEFAULT_CONFIG_DIR));
   const missing = wanted.filter((name) => !(name in credentials.principals));
   if (missing.length === 0) return credentials;
@@ -384,7 +372,7 @@ function addMissingPrincipals(paths: Paths, ports: StackPorts, credentials: Stac
   for (const name of missing) {
     const password = secret();
     runJavaTool(paths, 'kafka.admin.ConfigCommand', [
-      '--bootstrap-server', `127.0.0.1:${ports.kafka}`,
+      '--bootstrap-server', bootstrap,
       '--command-config', adminConfig,
       '--alter', '--entity-type', 'users', '--entity-name', name,
       '--add-config', `SCRAM-SHA-512=[password=${password}]`,
@@ -441,8 +429,8 @@ export async function stackUp(options: StackUpOptions = {}): Promise<StackUpResu
   const startedKafka = startKafka(paths, options.kafkaHeap ?? DEFAULT_KAFKA_HEAP);
   const startedRedis = startRedis(paths, state.ports, initial);
   let connection = connectionOf(paths, state.ports, initial);
-  await Promise.all([waitForKafka(connection.kafka, 60_000, paths), waitForRedis(connection.redisUrl, 20_000)]);
-  const credentials = addMissingPrincipals(paths, state.ports, initial, log);
+  await Promise.all([waitForKafka(connection.kafka, 60_000, [paths]), waitForRedis(connection.redisUrl, 20_000)]);
+  const credentials = addMissingPrincipals(paths, `127.0.0.1:${state.ports.kafka}`, initial, log);
   connection = connectionOf(paths, state.ports, credentials);
   writePrivate(paths.connectionEnv, connectionEnv(connection));
   log.info({ kafka: connection.kafka.brokers, startedKafka, startedRedis }, 'local stack ready');
@@ -459,28 +447,6 @@ export function readStackConnection(stackDir = DEFAULT_STACK_DIR): StackConnecti
 export function stackStatus(stackDir = DEFAULT_STACK_DIR): { kafkaPid: number | null; redisPid: number | null } {
   const paths = pathsOf(stackDir);
   return { kafkaPid: runningPid(paths.kafkaPid, paths.root), redisPid: runningPid(paths.redisPid, paths.redisData) };
-}
-
-async function stopProcess(pid: number, graceMs: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 /** Stops exactly the processes this stack folder started; leaves anything else alone. */
@@ -508,26 +474,6 @@ export async function restartStackRedis(stackDir = DEFAULT_STACK_DIR): Promise<v
   const { ports } = readJson<StackState>(paths.state);
   startRedis(paths, ports, connection.credentials);
   await waitForRedis(connection.redisUrl, 20_000);
-}
-
-/** Signals a process and waits until it is gone; SIGKILL after `graceMs` if a SIGTERM was not enough. */
-async function signalAndWait(pid: number, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
-  if (signal === 'SIGTERM') return stopProcess(pid, graceMs);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new StackError(`process ${pid} was still alive ${graceMs} ms after SIGKILL`);
 }
 
 export interface StoppedProcess {
@@ -565,7 +511,7 @@ export async function startStackKafka(
   const { paths, connection } = initializedStack(stackDir);
   const startedAt = Date.now();
   const started = startKafka(paths, kafkaHeap);
-  await waitForKafka(connection.kafka, timeoutMs, paths);
+  await waitForKafka(connection.kafka, timeoutMs, [paths]);
   return { started, readyInMs: Date.now() - startedAt };
 }
 

@@ -1,7 +1,7 @@
 import type { Integration } from '../domain/directory.js';
 import { decodeLines, encodeLines } from './directory-encoding.js';
 import type { RedisKeys } from './keys.js';
-import type { RedisClient } from './redis-connection.js';
+import { scanKeys, type RedisClient } from './redis-connection.js';
 
 /**
  * The commands of the Redis client this store uses. Commands are issued one per key and batched by the
@@ -95,14 +95,11 @@ export function createDirectoryStore(redis: DirectoryRedis, keys: RedisKeys): Di
     },
 
     async countPersons() {
-      let cursor = '0';
       let count = 0;
-      do {
-        const [next, buckets] = await redis.scan(cursor, 'MATCH', keys.directoryPattern, 'COUNT', 5000);
+      for await (const buckets of scanKeys(redis, keys.directoryPattern, 5000)) {
         const sizes = await Promise.all(buckets.map((bucket) => redis.hlen(bucket)));
         count += sizes.reduce((sum, n) => sum + n, 0);
-        cursor = next;
-      } while (cursor !== '0');
+      }
       return count;
     },
 

@@ -4,6 +4,7 @@ import type { ReplyRecord, SourceReplyRecord, SourceRequestRecord } from '../../
 import { EXCHANGE_RECORD } from '../../src/contract/names.js';
 import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { redisKeys } from '../../src/store/keys.js';
+import { scanKeys } from '../../src/store/redis-connection.js';
 import { createExchangeFixture, type ExchangeFixture, type TopicCollector } from '../support/exchange-fixture.js';
 import { gatewayProcessEnv, killAllGatewayProcesses, spawnGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { testStack } from '../support/stack-context.js';
@@ -84,13 +85,8 @@ describe('a silent source: thousands of SOURCE_TIMEOUTs, late answers dropped, n
   const pendingKeys = async (): Promise<number> => {
     const keys = redisKeys(fx.instanceName);
     const pattern = keys.pending('*');
-    let cursor = '0';
     let count = 0;
-    do {
-      const [next, found] = await fx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      count += found.length;
-      cursor = next;
-    } while (cursor !== '0');
+    for await (const found of scanKeys(fx.redis, pattern)) count += found.length;
     return count;
   };
 

@@ -5,8 +5,7 @@ import { topicSpecs } from '../../src/gateway/topology.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { createKafkaClient } from '../../src/messaging/kafka-client.js';
 import { topicNames } from '../../src/messaging/topics.js';
-import type { RedisClient } from '../../src/store/redis-connection.js';
-import { createRedisClient } from '../../src/store/redis-connection.js';
+import { createRedisClient, scanKeys, type RedisClient } from '../../src/store/redis-connection.js';
 import type { TestStack } from './stack-context.js';
 
 /**
@@ -14,12 +13,8 @@ import type { TestStack } from './stack-context.js';
  * switch. Never FLUSHALL: the same Redis serves other switches (a running `npm start`, other tests).
  */
 export async function deleteRedisPrefix(redis: Pick<RedisClient, 'scan' | 'del'>, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  // One key per DEL: on a cluster, keys of one batch live in different slots.
+  for await (const keys of scanKeys(redis, `${prefix}:*`)) await Promise.all(keys.map((key) => redis.del(key)));
 }
 
 /** What a switch run on its own prefix leaves on the shared broker and Redis: topics, ACLs, keys. */

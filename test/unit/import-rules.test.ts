@@ -114,6 +114,8 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['contract'],
   ['observability'],
   ['gateway', 'client', 'sources', 'audit', 'stack'],
+  // The operators' and data-protection officer's web console: it reads the audit trail and the metrics.
+  ['console'],
   ['app'],
   ['demo'],
   ['cli', 'index.ts', 'bench'],
