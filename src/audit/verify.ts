@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditSealValue } from '../contract/audit-records.js';
 import { AUDIT_SEAL_RECORD } from '../contract/names.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
-import type { KafkaClient } from '../messaging/kafka-client.js';
+import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
 import { readTopicToEnd } from '../messaging/topic-reader.js';
 import {
   checkPartition,
@@ -42,6 +42,8 @@ export async function readSeals(options: {
   readonly topic: string;
   readonly groupPrefix: string;
   readonly timeoutMs?: number;
+  /** Sees each message of the seals topic as stored (an export hands the seals' bytes over). */
+  readonly onMessage?: (message: InMessage) => void;
 }): Promise<{ seals: SealAt[]; unreadable: UnreadableSeal[] }> {
   const seals: SealAt[] = [];
   const unreadable: UnreadableSeal[] = [];
@@ -52,6 +54,7 @@ export async function readSeals(options: {
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     async onBatch({ messages }) {
       for (const message of messages) {
+        options.onMessage?.(message);
         try {
           if (!message.value) throw new Error('empty message');
           seals.push({ seal: options.codec.decode<AuditSealValue>(AUDIT_SEAL_RECORD, message.value), offset: message.offset });

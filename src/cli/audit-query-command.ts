@@ -53,9 +53,9 @@ export interface AuditTailCommandOptions {
   readonly as: string;
 }
 
-class InputError extends Error {}
+export class InputError extends Error {}
 
-function explain(error: unknown, principal: string): string {
+export function explain(error: unknown, principal: string): string {
   if (error instanceof InputError || error instanceof PrincipalConnectionError || error instanceof AuditSearchTimeoutError) return error.message;
   if (error instanceof MessagingError) {
     if (error.type === 'SASL_AUTHENTICATION_FAILED') return `Kafka did not accept the credentials of ${principal}: ${error.message}`;
@@ -67,14 +67,14 @@ function explain(error: unknown, principal: string): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-interface Connected {
+export interface Connected {
   readonly principal: string;
   readonly client: KafkaClient;
   readonly topics: TopicNames;
   readonly logger: Logger;
 }
 
-function connect(as: string, io: AuditCommandIo): Connected {
+export function connect(as: string, io: AuditCommandIo): Connected {
   let principal: string;
   try {
     principal = assertEntityId(as, 'principal');
@@ -122,28 +122,40 @@ function bound(text: string | undefined, which: 'from' | 'to'): number | undefin
   }
 }
 
+/** --niss, --from, --to and --timeout checked: one person's records over a time, as a search and an export take them. */
+export function personQuery(options: { readonly niss: string; readonly from?: string; readonly to?: string; readonly timeout: string }): {
+  niss: string;
+  from?: number;
+  to?: number;
+  timeoutMs: number;
+} {
+  const niss = parseNiss(options.niss);
+  // A mistyped number would give an empty report that reads as "nobody consulted": refused instead.
+  if (!niss.valid) throw new InputError(`--niss: ${niss.message}`);
+  const from = bound(options.from, 'from');
+  const to = bound(options.to, 'to');
+  if (from !== undefined && to !== undefined && from > to) throw new InputError('--from is after --to');
+  return {
+    niss: niss.normalized,
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    timeoutMs: positiveMs(options.timeout, '--timeout'),
+  };
+}
+
 /** Runs the search and prints the report; returns the exit code, never throws. */
 export async function runAuditSearchCommand(options: AuditSearchCommandOptions, io: AuditCommandIo = DEFAULT_IO): Promise<number> {
   const principal = options.as;
   try {
-    const niss = parseNiss(options.niss);
-    // A mistyped number would give an empty report that reads as "nobody consulted": refused instead.
-    if (!niss.valid) throw new InputError(`--niss: ${niss.message}`);
-    const from = bound(options.from, 'from');
-    const to = bound(options.to, 'to');
-    if (from !== undefined && to !== undefined && from > to) throw new InputError('--from is after --to');
-    const timeoutMs = positiveMs(options.timeout, '--timeout');
+    const query = personQuery(options);
     institution(options.requester, '--requester');
     const { client, topics, logger } = connect(principal, io);
     const result = await searchAudit({
       client,
       codec: loadAvroCodec(SCHEMA_DIR),
       topics,
-      niss: niss.normalized,
-      ...(from === undefined ? {} : { from }),
-      ...(to === undefined ? {} : { to }),
+      ...query,
       ...(options.requester === undefined ? {} : { requester: options.requester }),
-      timeoutMs,
       principal,
       logger,
     });

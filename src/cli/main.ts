@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { SettingsError } from '../app/settings.js';
 import { registerAclCommands } from './acl-command.js';
+import { registerAuditExportCommand } from './audit-export-command.js';
 import { registerAuditVerifyCommand } from './audit-verify-command.js';
 import { registerAuditQueryCommands } from './audit-query-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -25,6 +26,7 @@ registerDemoCommand(program);
 registerSimulateCommands(program);
 registerAuditVerifyCommand(program);
 registerAuditQueryCommands(program);
+registerAuditExportCommand(program);
 registerAclCommands(program);
 registerTopicsCommands(program);
 
