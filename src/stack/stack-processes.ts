@@ -86,46 +86,37 @@ export function spawnDetached(command: string, args: string[], cwd: string, logF
   return child.pid;
 }
 
-export async function stopProcess(pid: number, graceMs: number): Promise<void> {
+/** Sends a signal (0: only asks whether the process exists); false when there is no such process. */
+function signal(pid: number, name: NodeJS.Signals | 0): boolean {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, name);
+    return true;
   } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
+    return false;
   }
 }
 
-/** Signals a process and waits until it is gone; SIGKILL after `graceMs` if a SIGTERM was not enough. */
-export type StoppedProcessSignal = 'SIGTERM' | 'SIGKILL';
-
-export async function signalAndWait(pid: number, signal: StoppedProcessSignal, graceMs: number): Promise<void> {
-  if (signal === 'SIGTERM') return stopProcess(pid, graceMs);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
+/** True once the process is gone, false if it still runs after `graceMs`. */
+async function exited(pid: number, graceMs: number, pollMs: number): Promise<boolean> {
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    if (!signal(pid, 0)) return true;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
-  throw new StackError(`process ${pid} was still alive ${graceMs} ms after SIGKILL`);
+  return false;
+}
+
+/** SIGTERM, then SIGKILL if the process still runs after `graceMs`. */
+export async function stopProcess(pid: number, graceMs: number): Promise<void> {
+  if (!signal(pid, 'SIGTERM')) return;
+  if (!(await exited(pid, graceMs, 100))) signal(pid, 'SIGKILL');
+}
+
+export type StoppedProcessSignal = 'SIGTERM' | 'SIGKILL';
+
+/** Signals a process and waits until it is gone; SIGKILL after `graceMs` if a SIGTERM was not enough. */
+export async function signalAndWait(pid: number, name: StoppedProcessSignal, graceMs: number): Promise<void> {
+  if (name === 'SIGTERM') return stopProcess(pid, graceMs);
+  if (!signal(pid, 'SIGKILL')) return;
+  if (!(await exited(pid, graceMs, 50))) throw new StackError(`process ${pid} was still alive ${graceMs} ms after SIGKILL`);
 }
