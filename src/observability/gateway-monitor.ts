@@ -85,9 +85,16 @@ export function startGatewayMonitor(options: {
     }
   };
 
+  const readiness = () => {
+    const fresh = (at: number) => Date.now() - at <= intervalMs * 3;
+    const checks = { kafka: fresh(kafkaOkAt), redis: fresh(redisOkAt), running: !stopped };
+    return { ready: checks.kafka && checks.redis && checks.running, checks };
+  };
+
   const loop = () => {
     if (stopped) return;
     round = sample().finally(() => {
+      options.metrics.gatewayReady.set(readiness().ready ? 1 : 0);
       if (!stopped) timer = setTimeout(loop, intervalMs);
     });
   };
@@ -95,11 +102,7 @@ export function startGatewayMonitor(options: {
 
   return {
     health: {
-      async ready() {
-        const fresh = (at: number) => Date.now() - at <= intervalMs * 3;
-        const checks = { kafka: fresh(kafkaOkAt), redis: fresh(redisOkAt), running: !stopped };
-        return { ready: checks.kafka && checks.redis && checks.running, checks };
-      },
+      ready: async () => readiness(),
     },
     async stop() {
       stopped = true;

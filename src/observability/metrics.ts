@@ -24,6 +24,7 @@ export const METRIC = {
   consumerRebalances: 'bcss_consumer_rebalances_total',
   transactionsAborted: 'bcss_transactions_aborted_total',
   kafkaRetriedErrors: 'bcss_kafka_retried_errors_total',
+  gatewayReady: 'bcss_gateway_ready',
 } as const;
 
 /** Every value `DeadLetterReason` can take: the only values of the dead letters' `reason` label. */
@@ -101,6 +102,8 @@ export interface PrometheusMetrics extends GatewayMetrics {
   readonly pendingExchanges: Gauge;
   readonly consumerLag: Gauge;
   readonly directoryPersons: Gauge;
+  /** 1 when /readyz would answer 200, else 0 (set by the gateway monitor each round). */
+  readonly gatewayReady: Gauge;
   readonly sealProgress: SealProgress;
   /** Replaces every lag series with these (a partition or group gone disappears from /metrics). */
   setConsumerLag(samples: readonly ConsumerLagSample[]): void;
@@ -207,6 +210,11 @@ export function createPrometheusMetrics(options: { services: Iterable<string> })
     labelNames: ['error'],
     registers: [registry],
   });
+  const gatewayReady = new Gauge({
+    name: METRIC.gatewayReady,
+    help: 'Whether the gateway is ready (as /readyz): 1 yes, 0 no.',
+    registers: [registry],
+  });
   const sealed = new Map<number, { nextOffset: bigint; sealedAt: number | null }>();
   const unsealed = new Gauge({
     name: METRIC.auditUnsealedRecords,
@@ -232,6 +240,7 @@ export function createPrometheusMetrics(options: { services: Iterable<string> })
     pendingExchanges,
     consumerLag,
     directoryPersons,
+    gatewayReady,
     answered(service, outcome, latencyMs) {
       const labels = { service: serviceLabel(service), outcome };
       answers.inc(labels);
