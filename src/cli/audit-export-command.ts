@@ -9,7 +9,7 @@
  * counted, not held against it); 1: written, but the check finds problems (listed on stderr: the bundle
  * is the evidence of them); 2: no bundle (bad input, no key, no access, time bound hit).
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadSettings, sealKeySources } from '../app/settings.js';
 import { exportAuditBundle, verifyAuditBundle, type AuditBundle, type BundleProblem } from '../audit/audit-export.js';
@@ -63,7 +63,11 @@ export async function runAuditExportCommand(options: AuditExportCommandOptions, 
     });
     const json = `${JSON.stringify(bundle, null, 2)}\n`;
     if (options.out === undefined) io.stdout.write(json);
-    else writeFileSync(options.out, json, { mode: 0o600 });
+    else {
+      writeFileSync(options.out, json, { mode: 0o600 });
+      // The mode applies only to a file created: one written over is narrowed too.
+      chmodSync(options.out, 0o600);
+    }
     const problems = verifyAuditBundle(bundle, { codec });
     io.stderr.write(formatExportSummary(bundle, problems, options.out));
     return problems.length === 0 ? AUDIT_EXPORT_EXIT.ok : AUDIT_EXPORT_EXIT.problems;
