@@ -3,6 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { loadSettings } from '../../src/app/settings.js';
 import type { SaslMechanism } from '../../src/messaging/kafka-client.js';
 import type { StackCredentials } from '../../src/stack/local-stack.js';
+import { readClusterConnection } from '../../src/stack/cluster-stack.js';
 import { stackDown, stackUp } from '../../src/stack/local-stack.js';
 import type { TestStack } from './stack-context.js';
 
@@ -18,8 +19,11 @@ async function fromEnvironment(): Promise<TestStack | null> {
   const username = process.env.KAFKA_SASL_USERNAME;
   const password = process.env.KAFKA_SASL_PASSWORD;
   const credentialsFile = process.env.BCSS_CREDENTIALS_FILE;
+  // The local clustered stack's connection.env names its folder: the cluster fault tests may stop its nodes.
+  const cluster = readClusterConnection(loadSettings().stackDir);
+  const isLocalCluster = cluster !== null && cluster.redisUrl === redisUrl && cluster.kafka.brokers.join(',') === brokers;
   return {
-    mode: 'env',
+    mode: isLocalCluster ? 'cluster' : 'env',
     kafka: {
       brokers: brokers.split(',').map((b) => b.trim()),
       ...(username && password
@@ -28,7 +32,7 @@ async function fromEnvironment(): Promise<TestStack | null> {
     },
     redisUrl,
     credentials: credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as StackCredentials) : null,
-    stackDir: null,
+    stackDir: isLocalCluster ? cluster.stackDir : null,
   };
 }
 

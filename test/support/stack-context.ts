@@ -4,7 +4,8 @@ import type { StackCredentials } from '../../src/stack/local-stack.js';
 
 /** What the global setup hands to every integration test: a real broker and a real Redis. */
 export interface TestStack {
-  readonly mode: 'env' | 'containers' | 'local';
+  /** `cluster`: the environment names the local clustered stack (`stack up --cluster`), which the fault tests can stop and start. */
+  readonly mode: 'env' | 'containers' | 'local' | 'cluster';
   readonly kafka: KafkaConnection;
   readonly redisUrl: string;
   /** Per-principal SCRAM passwords, when the harness knows them (local stack and containers). */
