@@ -116,6 +116,8 @@ export function toAuditEntry(record: AuditRecordValue, place: { partition: numbe
     deliveredBlocks: record.deliveredBlocks,
     removedBlocks: record.removedBlocks,
     removedFields: record.removedFields,
+    // A v2 record (before v3) has none.
+    requestId: record.requestId ?? null,
     partition: place.partition,
     offset: place.offset,
   };

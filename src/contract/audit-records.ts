@@ -46,6 +46,11 @@ export interface AuditRecordValue {
   readonly removedFields: readonly string[];
   readonly outcome: string;
   readonly bcssCode: string | null;
+  /**
+   * The requester's own id of the request the record is about (v3): on refused, forwarded, delivered,
+   * timed-out and list-entry records; null otherwise, and for a late source reply (the exchange is gone).
+   */
+  readonly requestId: string | null;
 }
 
 /** The AuditSeal record as the codec reads and writes it. */
@@ -86,6 +91,7 @@ export function auditRecord(
     deliveredBlocks: [],
     removedBlocks: [],
     removedFields: [],
+    requestId: null,
     ...fields,
     outcome,
     bcssCode: isRefusalCode(outcome) ? REFUSAL_CODES[outcome].bcssCode : null,

@@ -66,6 +66,8 @@ export function answerMessages(
     deliveredBlocks: reply.deliveredBlocks,
     removedBlocks: reply.removedBlocks,
     removedFields: reply.removedFields,
+    // The id the requester knows the exchange by; empty when the request could not be read.
+    requestId: reply.requestId === '' ? null : reply.requestId,
   });
   return {
     audit,

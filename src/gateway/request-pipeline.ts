@@ -326,6 +326,7 @@ function forwardedAudit(ctx: Context, decision: ForwardDecision, forwardedAt: nu
     employer,
     effectivePeriods: periodRecords(decision.effectivePeriods),
     removedBlocks: [...grant.removedBlocks],
+    requestId: checked.request.requestId,
   });
 }
 

@@ -36,6 +36,7 @@ function entry(fields: Partial<AuditEntry> = {}): AuditEntry {
     deliveredBlocks: ['dmfa.occupation', 'dmfa.remuneration'],
     removedBlocks: ['dmfa.service'],
     removedFields: [],
+    requestId: 'req-1',
     partition: 3,
     offset: '42',
     ...fields,

@@ -268,24 +268,28 @@ describe('the contract against schemas/ (src/contract/)', () => {
   });
 });
 
-describe('the audit record of version 3 (console events) against version 2 (schemas/history/audit-record-v2.avsc)', () => {
-  const read = (file: string) => JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as { fields: Array<{ name: string; type: unknown }> };
+describe('the audit record of version 3 (console events, requestId) against version 2 (schemas/history/audit-record-v2.avsc)', () => {
+  const read = (file: string) => JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as { fields: Array<{ name: string; type: unknown; default?: unknown }> };
   const symbolsOf = (schema: ReturnType<typeof read>) => (schema.fields[0]?.type as { symbols: string[] }).symbols;
 
-  it('adds CONSOLE_LOOKUP and DEAD_LETTER_REDRIVEN at the end of the events, and changes nothing else', () => {
+  it('adds CONSOLE_LOOKUP and DEAD_LETTER_REDRIVEN at the end of the events, a nullable requestId at the end of the fields, and changes nothing else', () => {
     const v2 = read('history/audit-record-v2.avsc');
     const v3 = read('audit-record.avsc');
     expect(symbolsOf(v3)).toEqual([...symbolsOf(v2), 'CONSOLE_LOOKUP', 'DEAD_LETTER_REDRIVEN']);
-    expect(v3.fields.slice(1)).toEqual(v2.fields.slice(1));
+    expect(v3.fields.slice(1, -1)).toEqual(v2.fields.slice(1));
+    expect(v3.fields.at(-1)).toMatchObject({ name: 'requestId', type: ['null', 'string'], default: null });
   });
 
-  it('decodes a record a switch of version 2 wrote, and round-trips a console record', () => {
+  it('decodes a record a switch of version 2 wrote (requestId null), and round-trips a console record and an exchange record with its requestId', () => {
     const codec = loadAvroCodec(SCHEMA_DIR);
     const v2 = parseSchema(read('history/audit-record-v2.avsc'));
-    const old = { ...CONSOLE_RECORD, eventType: 'LIST_ENTRY_DELIVERED' };
+    const { requestId: _none, ...old } = { ...CONSOLE_RECORD, eventType: 'LIST_ENTRY_DELIVERED' };
     const bytes = Buffer.concat([SINGLE_OBJECT_MARKER, fingerprintBytes(JSON.stringify(v2.schema())), v2.toBuffer(old)]);
-    expect(codec.decode(NAMES.EXCHANGE_RECORD.audit, bytes)).toEqual(old);
-    expect(codec.decode(NAMES.EXCHANGE_RECORD.audit, codec.encode(NAMES.EXCHANGE_RECORD.audit, CONSOLE_RECORD))).toEqual(CONSOLE_RECORD);
+    expect(codec.decode(NAMES.EXCHANGE_RECORD.audit, bytes)).toEqual({ ...old, requestId: null });
+    const roundTrip = (record: object) => codec.decode(NAMES.EXCHANGE_RECORD.audit, codec.encode(NAMES.EXCHANGE_RECORD.audit, record));
+    expect(roundTrip(CONSOLE_RECORD)).toEqual(CONSOLE_RECORD);
+    const delivered = { ...CONSOLE_RECORD, eventType: 'REPLY_DELIVERED', requester: 'vaph', service: 'dmfa', requestId: 'vaph-2025-000042' };
+    expect(roundTrip(delivered)).toEqual(delivered);
   });
 });
 
@@ -308,4 +312,5 @@ const CONSOLE_RECORD = {
   removedFields: [],
   outcome: 'OK',
   bcssCode: null,
+  requestId: null,
 };

@@ -106,6 +106,8 @@ function answered(out: Outputs, topic: string, event = 'REPLY_DELIVERED') {
     ticket: reply.value.ticket,
     outcome: reply.value.status,
     bcssCode: reply.value.bcssCode,
+    // The id the requester knows its exchange by, kept with the pending exchange since the request.
+    requestId: reply.value.requestId,
     deliveredBlocks: reply.value.deliveredBlocks,
     removedBlocks: reply.value.removedBlocks,
     removedFields: reply.value.removedFields,
@@ -252,7 +254,7 @@ describe('replyTransform: exactly one answer per exchange', () => {
     const late = await sw.answer(sourceReplyMessage('onss', { ticket, status: 'OK', payload: payloadBytes('dmfa', fixture('dmfa.json')) }));
     expect(late.replies).toEqual([]);
     expect(late.deadLetters).toEqual([]);
-    expect(only(late.audits, 'audit record').value).toMatchObject({ eventType: 'LATE_SOURCE_REPLY', ticket, outcome: 'OK', source: 'onss', requester: null });
+    expect(only(late.audits, 'audit record').value).toMatchObject({ eventType: 'LATE_SOURCE_REPLY', ticket, outcome: 'OK', source: 'onss', requester: null, requestId: null });
   });
 
   it('the answer first: the deadline event that follows is dropped without a trace (it is the switch’s own timer)', async () => {
@@ -339,7 +341,7 @@ describe('replyTransform: a list names many persons (22/046; 10/012 §23)', () =
       expect(entry.topic).toBe(topics.audit);
       expect(entry.key).toBe(entry.value.subjectNiss);
       expect(entry.headers).toEqual({ type: 'audit', event: 'LIST_ENTRY_DELIVERED', ticket });
-      expect(entry.value).toMatchObject({ ticket, outcome: 'OK', requester: 'onss', deliberation: '22/046', deliveredBlocks: reply.deliveredBlocks });
+      expect(entry.value).toMatchObject({ ticket, requestId: reply.requestId, outcome: 'OK', requester: 'onss', deliberation: '22/046', deliveredBlocks: reply.deliveredBlocks });
     }
   });
 });

@@ -111,15 +111,16 @@ function expectRefused(out: Outputs, topic: string, status: keyof typeof REFUSAL
   expect(reply.value).toMatchObject({ status, bcssCode: REFUSAL_CODES[status].bcssCode, forwardedAt: null, payload: null, answeredAt: NOW });
   expect(audit.topic).toBe(topics.audit);
   expect(audit.headers).toEqual({ type: 'audit', event: 'REQUEST_REFUSED', ticket: reply.value.ticket });
-  // The auditor's record and the requester's reply tell the same outcome.
-  expect(audit.value).toMatchObject({ eventType: 'REQUEST_REFUSED', ticket: reply.value.ticket, outcome: status, bcssCode: reply.value.bcssCode, at: NOW });
+  // The auditor's record and the requester's reply tell the same outcome, under the same requestId (none when unreadable).
+  expect(audit.value).toMatchObject({ eventType: 'REQUEST_REFUSED', ticket: reply.value.ticket, outcome: status, bcssCode: reply.value.bcssCode, at: NOW, requestId: reply.value.requestId || null });
   return { reply: reply.value, audit: audit.value };
 }
 
 describe('requestTransform: a request the switch can answer is forwarded to its source', () => {
   it('MAGDA for VAPH (10/012), person integrated by VAPH: one SourceRequest to ONSS and its REQUEST_FORWARDED record', async () => {
     const gw = gateway();
-    const message = requestMessage(vaphDmfa());
+    const request = vaphDmfa();
+    const message = requestMessage(request);
     const out = await gw.run(message);
     const ticket = ticketFor(message);
 
@@ -172,6 +173,8 @@ describe('requestTransform: a request the switch can answer is forwarded to its 
       bcssCode: null,
       ticket,
       at: NOW,
+      // MAGDA's own id of the request: the console finds the exchange by it.
+      requestId: request.requestId,
       // The beneficiary is the requester; the relay is named as such (10/012 §23: the switch logs both).
       requester: 'vaph',
       intermediary: MAGDA,
@@ -352,7 +355,7 @@ describe('requestTransform: what cannot be read', () => {
     const reply = only(out.replies, 'reply');
     expect(reply.topic).toBe(topics.replies('vaph'));
     expect(reply.value).toMatchObject({ requestId: '', status: 'INVALID_MESSAGE', bcssCode: '-000050', ticket: ticketFor(message) });
-    expect(only(out.audits, 'audit record').value).toMatchObject({ eventType: 'REQUEST_REFUSED', outcome: 'INVALID_MESSAGE', requester: 'vaph', subjectNiss: null });
+    expect(only(out.audits, 'audit record').value).toMatchObject({ eventType: 'REQUEST_REFUSED', outcome: 'INVALID_MESSAGE', requester: 'vaph', subjectNiss: null, requestId: null });
     expect(out.sourceRequests).toEqual([]);
   });
 
