@@ -13,6 +13,7 @@ import { DEFAULT_MAX_PENDING, DEFAULT_SOURCE_TIMEOUT_MS } from '../gateway/gatew
 import { DEFAULT_RETENTION, type TopicRetention } from '../gateway/topology.js';
 import { createLogger, type LogFormat, type Logger } from '../logging/logger.js';
 import type { KafkaConnection, SaslMechanism } from '../messaging/kafka-client.js';
+import { parseClusterUrl } from '../store/redis-connection.js';
 import { DEFAULT_KAFKA_HEAP, DEFAULT_STACK_DIR } from '../stack/local-stack.js';
 import { PRINCIPAL_PASSWORD_PREFIX, type KafkaSettings, type PrincipalConnectionSettings } from '../stack/principal-connection.js';
 
@@ -86,7 +87,8 @@ export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
 
-type Check<T> = (text: string) => { ok: true; value: T } | { ok: false; rule: string };
+/** `shown`: the value as an error message may repeat it (a URL without its password). */
+type Check<T> = (text: string) => { ok: true; value: T } | { ok: false; rule: string; shown?: string };
 
 /** One variable: unset or empty gives `fallback`, anything else must pass `check`. */
 function variable<T, F>(name: string, fallback: F, check: Check<T>) {
@@ -97,7 +99,7 @@ function variable<T, F>(name: string, fallback: F, check: Check<T>) {
       if (text === undefined || text === '') return fallback;
       const result = check(text);
       if (result.ok) return result.value;
-      ctx.addIssue({ code: 'custom', message: `${name} must be ${result.rule}, not ${text}` });
+      ctx.addIssue({ code: 'custom', message: `${name} must be ${result.rule}, not ${result.shown ?? text}` });
       return z.NEVER;
     });
 }
@@ -127,6 +129,22 @@ const brokers: Check<readonly string[]> = (value) => {
   return list.length > 0 ? { ok: true, value: list } : { ok: false, rule: 'a comma-separated list of host:port' };
 };
 
+/** An error message names the value, never the password in it. */
+const withoutPassword = (url: string) => url.replace(/\/\/([^@/]*)@/, '//***@');
+
+const REDIS_URL_RULE = 'redis://[:password@]host:port, rediss://… or redis-cluster://[:password@]host:port[,host:port…]';
+
+/** One Redis server, or a Redis Cluster through its seed nodes (src/store/redis-connection.ts). */
+const redisUrl: Check<string> = (value) => {
+  if (!/^(rediss?|redis-cluster):\/\/./.test(value)) return { ok: false, rule: REDIS_URL_RULE, shown: withoutPassword(value) };
+  try {
+    parseClusterUrl(value);
+    return { ok: true, value };
+  } catch {
+    return { ok: false, rule: REDIS_URL_RULE, shown: withoutPassword(value) };
+  }
+};
+
 const httpPort: Check<number | null> = (value) => {
   if (value === 'off') return { ok: true, value: null };
   const port = Number(value);
@@ -141,7 +159,7 @@ const POSITIVE_MS = 'a positive whole number of milliseconds';
 
 const ENVIRONMENT = z.object({
   KAFKA_BROKERS: variable('KAFKA_BROKERS', null, brokers),
-  REDIS_URL: variable('REDIS_URL', null, text),
+  REDIS_URL: variable('REDIS_URL', null, redisUrl),
   KAFKA_SASL_MECHANISM: variable('KAFKA_SASL_MECHANISM', 'scram-sha-512' as const, oneOf(SASL_MECHANISMS, 'scram-sha-512, scram-sha-256 or plain')),
   KAFKA_SASL_USERNAME: variable('KAFKA_SASL_USERNAME', null, text),
   KAFKA_SASL_PASSWORD: variable('KAFKA_SASL_PASSWORD', null, text),

@@ -113,6 +113,16 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ [name]: value })).toThrow(`${name} must be ${rule}, not ${value}`);
   });
 
+  it('takes a Redis server or a Redis Cluster, and names a bad REDIS_URL without its password', () => {
+    const cluster = `redis-cluster://:${PW}@10.0.0.1:7000,10.0.0.2:7000`;
+    expect(loadSettings({ REDIS_URL: cluster }).redisUrl).toBe(cluster);
+    expect(loadSettings({ REDIS_URL: `rediss://:${PW}@r:6380` }).redisUrl).toBe(`rediss://:${PW}@r:6380`);
+    const rule = 'redis://[:password@]host:port, rediss://… or redis-cluster://[:password@]host:port[,host:port…]';
+    expect(() => loadSettings({ REDIS_URL: `redis-cluster://:${PW}@10.0.0.1` })).toThrow(`REDIS_URL must be ${rule}, not redis-cluster://***@10.0.0.1`);
+    expect(() => loadSettings({ REDIS_URL: `http://:${PW}@r:6379` })).toThrow(`REDIS_URL must be ${rule}, not http://***@r:6379`);
+    expect(() => loadSettings({ REDIS_URL: `http://:${PW}@r:6379` })).not.toThrow(PW);
+  });
+
   it('names every invalid variable at once', () => {
     expect(() => loadSettings({ BCSS_MAX_PENDING: '-1', KAFKA_SSL: 'yes' })).toThrow(
       'KAFKA_SSL must be true or false, not yes; BCSS_MAX_PENDING must be a positive whole number, not -1',
