@@ -147,6 +147,13 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         }
         return lag;
       }),
+    partitionLeaders: (topic) =>
+      retrying(async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        return (topics[0]?.partitions ?? [])
+          .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }))
+          .sort((a, b) => a.partition - b.partition);
+      }),
     disconnect: () => admin.disconnect(),
   };
 }

@@ -99,7 +99,16 @@ export interface KafkaAdmin {
    * idle transactional topic shows a lag of at most one per partition.
    */
   groupLag(groupId: string): Promise<Map<string, number>>;
+  /** Per partition of a topic, the broker leading it (-1 while none does), its replicas and those in sync, as the metadata says now. */
+  partitionLeaders(topic: string): Promise<PartitionLeader[]>;
   disconnect(): Promise<void>;
+}
+
+export interface PartitionLeader {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
 }
 
 export interface MessageProducer {
