@@ -6,11 +6,13 @@
  * From the settings (src/app/settings.ts) when they name brokers (KAFKA_BROKERS):
  *   - BCSS_PRINCIPAL_PASSWORD_<NAME> (NAME = the principal upper-cased, '-' as '_': SOURCE_ONSS), or
  *   - KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD when that username is the principal,
- *   - else the local stack's credentials, if the local stack is the broker KAFKA_BROKERS names;
+ *   - else the local stack's credentials, if the local stack (single node or cluster) is the broker
+ *     KAFKA_BROKERS names;
  *   with KAFKA_SASL_MECHANISM and KAFKA_SSL.
  * Otherwise from the local stack (`credentials.json` in the settings' stack folder).
  */
 import type { KafkaConnection, SaslMechanism } from '../messaging/kafka-client.js';
+import { readClusterConnection } from './cluster-stack.js';
 import { readStackConnection, type StackConnection } from './local-stack.js';
 
 export class PrincipalConnectionError extends Error {
@@ -50,6 +52,8 @@ export interface PrincipalConnectionOptions {
   readonly settings: PrincipalConnectionSettings;
   /** Reads the local stack; default `readStackConnection(settings.stackDir)`. */
   readonly readStack?: () => StackConnection | null;
+  /** Reads the local clustered stack; default `readClusterConnection(settings.stackDir)`. */
+  readonly readCluster?: () => StackConnection | null;
 }
 
 function sameBrokers(a: readonly string[], b: readonly string[]): boolean {
@@ -69,6 +73,7 @@ function stackPassword(stack: StackConnection, principal: string): string {
 export function principalConnection(principal: string, options: PrincipalConnectionOptions): KafkaConnection {
   const { kafka, principalPasswords, stackDir } = options.settings;
   const readStack = options.readStack ?? (() => readStackConnection(stackDir));
+  const readCluster = options.readCluster ?? (() => readClusterConnection(stackDir));
   if (principal.trim() === '') throw new PrincipalConnectionError('no principal named');
   const clientId = `bcss-${principal}`;
 
@@ -79,8 +84,8 @@ export function principalConnection(principal: string, options: PrincipalConnect
     if (!password && kafka.saslUsername === principal) password = kafka.saslPassword ?? undefined;
     if (!password) {
       // The local stack's connection.env names its admin user: its principals are in its credentials file.
-      const stack = readStack();
-      if (stack && sameBrokers(stack.kafka.brokers, brokers)) password = stackPassword(stack, principal);
+      const stack = [readStack(), readCluster()].find((s) => s !== null && sameBrokers(s.kafka.brokers, brokers));
+      if (stack) password = stackPassword(stack, principal);
     }
     if (!password) {
       throw new PrincipalConnectionError(

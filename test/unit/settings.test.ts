@@ -142,8 +142,24 @@ describe('loadSettings', () => {
   it("a principal's password from BCSS_PRINCIPAL_PASSWORD_<NAME>, else KAFKA_SASL_* when it names the principal", () => {
     const noStack = () => null;
     const settings = loadSettings({ KAFKA_BROKERS: 'k:1', BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS: ONSS_PW, KAFKA_SASL_USERNAME: 'vaph', KAFKA_SASL_PASSWORD: VAPH_PW });
-    expect(principalConnection('source-onss', { settings, readStack: noStack }).sasl).toEqual({ mechanism: 'scram-sha-512', username: 'source-onss', password: ONSS_PW });
-    expect(principalConnection('vaph', { settings, readStack: noStack }).sasl?.password).toBe(VAPH_PW);
-    expect(() => principalConnection('magda', { settings, readStack: noStack })).toThrow(/set BCSS_PRINCIPAL_PASSWORD_MAGDA/);
+    const none = { readStack: noStack, readCluster: noStack };
+    expect(principalConnection('source-onss', { settings, ...none }).sasl).toEqual({ mechanism: 'scram-sha-512', username: 'source-onss', password: ONSS_PW });
+    expect(principalConnection('vaph', { settings, ...none }).sasl?.password).toBe(VAPH_PW);
+    expect(() => principalConnection('magda', { settings, ...none })).toThrow(/set BCSS_PRINCIPAL_PASSWORD_MAGDA/);
+  });
+
+  it("a principal's password from the local stack, single node or cluster, whichever KAFKA_BROKERS names", () => {
+    const stackOf = (brokers: string[], password: string) => () => ({
+      kafka: { brokers },
+      redisUrl: 'redis://r:1',
+      credentials: { admin: { username: 'admin', password: SASL_PW }, principals: { magda: password }, redisPassword: PW },
+      stackDir: '/nowhere',
+    });
+    const readStack = stackOf(['127.0.0.1:19092'], ONSS_PW);
+    const readCluster = stackOf(['127.0.0.1:19192', '127.0.0.1:19193', '127.0.0.1:19194'], VAPH_PW);
+    const on = (brokers: string) => loadSettings({ KAFKA_BROKERS: brokers });
+    expect(principalConnection('magda', { settings: on('127.0.0.1:19092'), readStack, readCluster }).sasl?.password).toBe(ONSS_PW);
+    expect(principalConnection('magda', { settings: on('127.0.0.1:19194,localhost:19192,127.0.0.1:19193'), readStack, readCluster }).sasl?.password).toBe(VAPH_PW);
+    expect(() => principalConnection('magda', { settings: on('127.0.0.1:19192'), readStack, readCluster })).toThrow(/set BCSS_PRINCIPAL_PASSWORD_MAGDA/);
   });
 });
