@@ -23,6 +23,8 @@ export interface ConsoleAction {
   readonly niss?: string | null;
   readonly ticket?: string | null;
   readonly source?: string | null;
+  /** The request id looked up, when the exchange was asked for by it. */
+  readonly requestId?: string | null;
 }
 
 export interface ConsoleAudit {
@@ -45,6 +47,7 @@ export function createConsoleAudit(options: { client: KafkaClient; codec: AvroCo
         subjectNiss: action.niss ? auditKeyOf(action.niss) : null,
         ticket: action.ticket ?? null,
         source: action.source ?? null,
+        requestId: action.requestId ?? null,
       });
       const message = auditMessage(options.codec, options.topics, record);
       producer ??= options.client.producer();

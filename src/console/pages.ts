@@ -7,7 +7,7 @@ import { describeGrantedFields, grantFor } from '../domain/deliberation.js';
 import { deliberationCell, eventLabel, formatInstant, institutionCell, maskNiss, serviceCell } from '../audit/audit-format.js';
 import type { AuditEntry } from '../audit/audit-search.js';
 import { html, type Markup } from './html.js';
-import type { DeadLetterView } from './records.js';
+import type { DeadLetterView, FoundExchange } from './records.js';
 import type { CheckState, ConsoleStatus } from './status.js';
 import type { TrafficView } from './traffic.js';
 import type { ConsoleRole, ConsoleUser } from './users.js';
@@ -42,6 +42,7 @@ th,td{border:1px solid #d8dde3;padding:.25rem .5rem;text-align:left;vertical-ali
 .box{background:#fff;border:1px solid #d8dde3;padding:.75rem 1rem;margin:.5rem 0}
 code,pre{font-family:ui-monospace,monospace;font-size:12px}pre{white-space:pre-wrap;max-height:16rem;overflow:auto}
 button,input,select{font:inherit;padding:.2rem .5rem}form.inline{display:inline}
+ol.chain{display:flex;flex-wrap:wrap;align-items:flex-start;gap:.25rem;list-style:none;padding:0;margin:.5rem 0}ol.chain li{background:#fff;border:1px solid #d8dde3;padding:.4rem .6rem;max-width:22rem}ol.chain li+li::before{content:'→ ';font-weight:600;color:#12355b}
 @media print{header,form,.noprint{display:none}body{background:#fff}main{max-width:none}}
 `;
 
@@ -125,10 +126,15 @@ function nissFor(context: PageContext, niss: string | null): string {
 }
 
 export function auditRow(context: PageContext, e: AuditEntry): Markup {
-  return html`<tr data-event="${e.event}" data-ticket="${e.ticket ?? ''}"><td>${formatInstant(e.at)}</td><td>${eventLabel(e)}<br><span class="muted">${e.event}</span></td><td>${institutionCell(e)}</td><td>${serviceCell(e)}</td><td class="niss">${nissFor(context, e.subjectNiss)}</td><td>${e.outcome}</td><td>${e.ticket ? html`<a href="/exchange?ticket=${e.ticket}">${e.ticket}</a>` : '—'}</td></tr>`;
+  return html`<tr data-event="${e.event}" data-ticket="${e.ticket ?? ''}"><td>${formatInstant(e.at)}</td><td>${eventLabel(e)}<br><span class="muted">${e.event}</span></td><td>${institutionCell(e)}</td><td>${serviceCell(e)}</td><td class="niss">${nissFor(context, e.subjectNiss)}</td><td>${e.outcome}</td><td>${e.ticket ? html`<a href="/exchange?ticket=${e.ticket}">${e.ticket}</a>` : '—'}</td><td>${e.requestId ? html`<a href="${requestLink(e.requestId, e)}">${e.requestId}</a>` : '—'}</td></tr>`;
 }
 
-const AUDIT_HEAD = html`<thead><tr><th>at (UTC)</th><th>event</th><th>institution</th><th>service</th><th>person</th><th>outcome</th><th>ticket</th></tr></thead>`;
+/** The exchange page of a requestId, narrowed to the institution that sent it (the relay, else the requester). */
+function requestLink(requestId: string, e: Pick<AuditEntry, 'requester' | 'intermediary'>): string {
+  return `/exchange?${new URLSearchParams({ requestId, institution: e.intermediary ?? e.requester ?? '' }).toString()}`;
+}
+
+const AUDIT_HEAD = html`<thead><tr><th>at (UTC)</th><th>event</th><th>institution</th><th>service</th><th>person</th><th>outcome</th><th>ticket</th><th>request id</th></tr></thead>`;
 
 export function tailPage(context: PageContext, filter: Record<string, string>, query: string): Markup {
   const field = (name: string, label: string) => html`<label>${label} <input name="${name}" value="${filter[name] ?? ''}" size="14"></label> `;
@@ -153,14 +159,57 @@ ${grant ? html`<p>Granted (${grant.paragraphs}): ${describeGrantedFields(grant).
 <p>Delivered blocks: ${entry.deliveredBlocks.join(', ') || '—'}; removed blocks: ${entry.removedBlocks.join(', ') || '—'}; removed fields: ${entry.removedFields.join(', ') || '—'}.</p></div>`;
 }
 
-export function exchangePage(context: PageContext, ticket: string, trail: readonly AuditEntry[] | null, deliberations: readonly Deliberation[]): Markup {
-  const form = html`<form method="get" action="/exchange" class="box"><label>Ticket <input name="ticket" value="${ticket}" size="30" required></label> <button>Show</button></form>`;
-  if (trail === null) return page('Exchange', context, form, '/exchange');
+/** What the exchange page was asked: a ticket, or a requestId with (optionally) the institution that sent it. */
+export interface ExchangeQuery {
+  readonly ticket: string;
+  readonly requestId: string;
+  readonly institution: string;
+}
+
+const STEP_LABELS: Readonly<Record<string, string>> = {
+  REQUEST_REFUSED: 'refused',
+  REQUEST_FORWARDED: 'forwarded',
+  REPLY_DELIVERED: 'reply delivered',
+  SOURCE_TIMEOUT: 'source timed out',
+  LATE_SOURCE_REPLY: 'late source reply (dropped)',
+};
+
+const blockList = (names: readonly string[]) => names.join(', ') || '—';
+
+/** Request → forwarded → reply delivered (or refused, timed out), one step per audit record of the exchange. */
+function chain(context: PageContext, trail: readonly AuditEntry[]): Markup {
+  const asked = trail.find((e) => e.requestId !== null) ?? trail[0];
+  const steps = trail.filter((e) => STEP_LABELS[e.event] !== undefined);
+  const step = (e: AuditEntry) => html`<li data-step="${e.event}"><strong>${STEP_LABELS[e.event] ?? e.event}</strong> <span class="muted">${formatInstant(e.at)} UTC</span><br>${
+    e.event === 'LATE_SOURCE_REPLY'
+      ? html`from ${e.source ?? '—'}: ${e.outcome}`
+      : html`${e.event === 'REQUEST_FORWARDED' ? html`to ${e.source ?? '—'}` : html`outcome <strong>${e.outcome}</strong>`}; ${deliberationCell(e)}<br>periods ${e.effectivePeriods.map((p) => `${p.from} → ${p.to ?? 'open'}`).join(', ') || '—'}${
+          e.event === 'REQUEST_FORWARDED' ? '' : html`<br>delivered ${blockList(e.deliveredBlocks)}`
+        }<br>removed ${blockList(e.removedBlocks)}${e.removedFields.length > 0 ? html`; fields ${blockList(e.removedFields)}` : ''}`
+  }</li>`;
+  return html`<ol class="chain"><li data-step="request"><strong>request</strong> ${asked?.requestId ?? '(no requestId)'}<br>from ${asked ? institutionCell(asked) : '—'}<br>${asked?.service ?? '—'} about <span class="niss">${nissFor(context, asked?.subjectNiss ?? null)}</span></li>${steps.map(step)}</ol>`;
+}
+
+function exchangeSection(context: PageContext, found: FoundExchange, deliberations: readonly Deliberation[]): Markup {
+  const { trail } = found;
   const outcome = trail.find((e) => ['REPLY_DELIVERED', 'REQUEST_REFUSED', 'SOURCE_TIMEOUT'].includes(e.event)) ?? trail.at(-1);
+  const asked = trail.find((e) => e.requestId !== null);
+  return html`<section class="exchange" data-ticket="${found.ticket}" data-requester="${asked ? institutionCell(asked) : ''}"><h2>Ticket ${found.ticket}${asked ? html` <span class="muted">— requested by ${institutionCell(asked)}</span>` : ''}</h2>
+${chain(context, trail)}${outcome ? explain(outcome, deliberations) : ''}<table>${AUDIT_HEAD}<tbody>${trail.map((e) => auditRow(context, e))}</tbody></table></section>`;
+}
+
+export function exchangePage(context: PageContext, query: ExchangeQuery, found: readonly FoundExchange[] | null, deliberations: readonly Deliberation[]): Markup {
+  const form = html`<form method="get" action="/exchange" class="box"><label>Ticket <input name="ticket" value="${query.ticket}" size="30"></label> <span class="muted">or</span> <label>request id <input name="requestId" value="${query.requestId}" size="30"></label> <label>of institution <input name="institution" value="${query.institution}" size="10" placeholder="any"></label> <button>Show</button></form>`;
+  if (found === null) return page('Exchange', context, form, '/exchange');
+  const asked = query.ticket !== '' ? html`the ticket ${query.ticket}` : html`the request id ${query.requestId}${query.institution ? html` of ${query.institution}` : ''}`;
   return page(
     'Exchange',
     context,
-    html`${form}${trail.length === 0 ? html`<p class="bad" data-code="NOT_FOUND">No audit record has the ticket ${ticket}.</p>` : html`<table>${AUDIT_HEAD}<tbody>${trail.map((e) => auditRow(context, e))}</tbody></table>${outcome ? explain(outcome, deliberations) : ''}`}`,
+    html`${form}${
+      found.length === 0
+        ? html`<p class="bad" data-code="NOT_FOUND">No audit record has ${asked}.</p>`
+        : html`${found.length > 1 ? html`<p data-matches="${found.length}">${found.length} exchanges have ${asked}: each is shown with its requester.</p>` : ''}${found.map((f) => exchangeSection(context, f, deliberations))}`
+    }`,
     '/exchange',
   );
 }
@@ -174,7 +223,7 @@ export function personPage(context: PageContext, niss: string, report: { records
     context,
     html`${form}<p>Who consulted the data of <strong>${niss}</strong>: ${report.records.length} records (audit partition ${report.partition}, ${report.scanned} messages read).</p>
 <p id="integrity">${report.integrity}</p>
-<p class="noprint"><a href="/person.csv?${query}" download>Download CSV</a> · <a href="#" onclick="window.print();return false">Print</a>${evidence ? html` · <a href="/person/evidence?${query}">Download evidence bundle</a>` : ''}</p>
+<p class="noprint"><a href="/person.csv?${query}" download>Download CSV</a> · <a href="#" onclick="window.print();return false">Print</a>${evidence ? html` · <a href="/person/evidence?${query}" id="evidence" download>Download evidence bundle (JSON)</a>` : ''}</p>
 <table><thead><tr><th>at (UTC)</th><th>event</th><th>institution</th><th>service (source)</th><th>deliberation</th><th>purpose</th><th>outcome</th><th>ticket</th></tr></thead><tbody>${report.records.map(
       (e) => html`<tr data-ticket="${e.ticket ?? ''}" data-event="${e.event}"><td>${formatInstant(e.at)}</td><td>${eventLabel(e)}</td><td>${institutionCell(e)}</td><td>${serviceCell(e)}</td><td>${deliberationCell(e)}</td><td>${e.purpose ?? '—'}</td><td>${e.outcome}</td><td>${e.ticket ?? '—'}</td></tr>`,
     )}</tbody></table>`,

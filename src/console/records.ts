@@ -1,16 +1,16 @@
 /**
  * What the console reads from Kafka on demand: one exchange's audit records by ticket (the `ticket`
- * header picks them without decoding the rest), the dead letters, and which dead letters were re-sent
+ * header picks them without decoding the rest) or by the requester's requestId, the dead letters, and which dead letters were re-sent
  * already (DEAD_LETTER_REDRIVEN records, picked by the `event` header).
  */
-import type { AuditRecordValue } from '../contract/audit-records.js';
+import type { AuditEventType, AuditRecordValue } from '../contract/audit-records.js';
 import type { DeadLetterRecord } from '../contract/dead-letters.js';
 import { EXCHANGE_RECORD, HEADER } from '../contract/names.js';
 import type { AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage, KafkaClient } from '../messaging/kafka-client.js';
 import { readTopicToEnd } from '../messaging/topic-reader.js';
 import { clientIdPrefix, type TopicNames } from '../messaging/topics.js';
-import { toAuditEntry, type AuditEntry } from '../audit/audit-search.js';
+import { involves, toAuditEntry, type AuditEntry } from '../audit/audit-search.js';
 
 export interface Reader {
   readonly client: KafkaClient;
@@ -34,24 +34,54 @@ async function readWhole(reader: Reader, topic: string, onMessage: (message: InM
   });
 }
 
-async function auditRecordsWhere(reader: Reader, header: string, value: string): Promise<AuditEntry[]> {
+/** The audit records whose headers `accept` picks (nothing else is decoded), oldest first. */
+async function auditRecordsWhere(reader: Reader, accept: (headers: Readonly<Record<string, string>>) => boolean, keep: (entry: AuditEntry) => boolean = () => true): Promise<AuditEntry[]> {
   const found: AuditEntry[] = [];
   await readWhole(reader, reader.topics.audit, (message) => {
-    if (message.value === null || message.headers[header] !== value) return;
+    if (message.value === null || !accept(message.headers)) return;
     const record = reader.codec.tryDecode<AuditRecordValue>(EXCHANGE_RECORD.audit, message.value);
-    if (!(record instanceof Error)) found.push(toAuditEntry(record, message));
+    if (record instanceof Error) return;
+    const entry = toAuditEntry(record, message);
+    if (keep(entry)) found.push(entry);
   });
   return found.sort((a, b) => a.at - b.at || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
 /** Every audit record of one exchange, oldest first. */
 export function exchangeTrail(reader: Reader, ticket: string): Promise<AuditEntry[]> {
-  return auditRecordsWhere(reader, HEADER.ticket, ticket);
+  return auditRecordsWhere(reader, (headers) => headers[HEADER.ticket] === ticket);
+}
+
+/** The events that carry the requestId of the request they are about (docs/audit-events.md). */
+const REQUEST_EVENTS: ReadonlySet<string> = new Set<AuditEventType>(['REQUEST_REFUSED', 'REQUEST_FORWARDED', 'REPLY_DELIVERED', 'SOURCE_TIMEOUT']);
+
+export interface FoundExchange {
+  readonly ticket: string;
+  /** Every record of the ticket, oldest first: the late source replies (which carry no requestId) too. */
+  readonly trail: readonly AuditEntry[];
+}
+
+/**
+ * The exchanges a requester knows by this requestId. Ids are the requesters' own, so two institutions
+ * (or one, reusing an id) may have several: each is returned, oldest first. `institution` narrows them
+ * to those it asked or relayed. Two passes: the records carrying the requestId, then all records of
+ * their tickets.
+ */
+export async function exchangesByRequestId(reader: Reader, requestId: string, institution: string | null): Promise<FoundExchange[]> {
+  const asked = await auditRecordsWhere(
+    reader,
+    (headers) => REQUEST_EVENTS.has(headers[HEADER.event] ?? ''),
+    (entry) => entry.requestId === requestId && entry.ticket !== null && (institution === null || involves(entry, institution)),
+  );
+  const tickets = [...new Set(asked.map((e) => e.ticket as string))];
+  if (tickets.length === 0) return [];
+  const records = await auditRecordsWhere(reader, (headers) => tickets.includes(headers[HEADER.ticket] ?? ''));
+  return tickets.map((ticket) => ({ ticket, trail: records.filter((e) => e.ticket === ticket) }));
 }
 
 /** Ids of the dead letters re-sent so far (the ticket of their DEAD_LETTER_REDRIVEN records). */
 export async function redrivenDeadLetters(reader: Reader): Promise<Set<string>> {
-  const records = await auditRecordsWhere(reader, HEADER.event, 'DEAD_LETTER_REDRIVEN');
+  const records = await auditRecordsWhere(reader, (headers) => headers[HEADER.event] === 'DEAD_LETTER_REDRIVEN');
   return new Set(records.filter((r) => r.outcome === 'REDRIVEN' && r.ticket !== null).map((r) => r.ticket as string));
 }
 

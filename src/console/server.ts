@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { PROJECT_ROOT } from '../config/project-paths.js';
 import type { Deliberation } from '../domain/deliberation.js';
@@ -21,13 +21,14 @@ import type { KafkaClient } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { HealthState } from '../observability/metrics.js';
 import { searchAudit } from '../audit/audit-search.js';
+import { exportAuditBundle } from '../audit/audit-export.js';
 import { tailAudit, type AuditTailFilter } from '../audit/audit-tail.js';
 import { verifyAudit } from '../audit/verify.js';
 import type { KeyObject } from 'node:crypto';
 import { createConsoleAudit, type ConsoleAction } from './console-audit.js';
 import { html, type Markup } from './html.js';
 import * as pages from './pages.js';
-import { exchangeTrail, readDeadLetters, redrivenDeadLetters, type Reader } from './records.js';
+import { exchangesByRequestId, exchangeTrail, readDeadLetters, redrivenDeadLetters, type FoundExchange, type Reader } from './records.js';
 import { startStatusPoller } from './status.js';
 import { startTrafficRing, trafficView } from './traffic.js';
 import { CONSOLE_ROLES, type ConsoleRole, type ConsoleUser, type ConsoleUsers } from './users.js';
@@ -109,7 +110,8 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
   const log = options.logger.child({ module: 'console' });
-  const app = Fastify({ loggerInstance: log, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  // No line per request (the top-level disableRequestLogging is deprecated in fastify 5).
+  const app = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   await app.register(cookie, { secret: options.users.cookieSecret });
   await app.register(formbody);
   const audit = createConsoleAudit({ client: options.gatewayClient, codec: options.codec, topics: options.topics });
@@ -298,20 +300,34 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   });
 
   app.get('/exchange', async (request, reply) => {
-    const ticket = ((request.query as Record<string, string>).ticket ?? '').trim();
+    const raw = request.query as Record<string, string | undefined>;
+    const query = { ticket: (raw.ticket ?? '').trim(), requestId: (raw.requestId ?? '').trim(), institution: (raw.institution ?? '').trim() };
     const session = context(request);
-    if (ticket === '') return send(reply, pages.exchangePage(session, '', null, options.deliberations));
-    if (!/^[A-Za-z0-9@/._:-]{1,128}$/.test(ticket)) return fail(request, reply, 400, 'INVALID_TICKET', 'A ticket is letters, digits and . _ : @ / - (at most 128).');
-    const trail = await exchangeTrail(auditReader, ticket);
-    // Recorded before it is shown: keyed by the person the exchange was about.
-    await audit.record(session.user, { event: 'CONSOLE_LOOKUP', outcome: 'OK', what: 'exchange', ticket, niss: trail.find((e) => e.subjectNiss)?.subjectNiss ?? null });
-    return send(reply, pages.exchangePage(session, ticket, trail, options.deliberations));
+    if (query.ticket === '' && query.requestId === '') return send(reply, pages.exchangePage(session, query, null, options.deliberations));
+    if (query.ticket !== '' && !/^[A-Za-z0-9@/._:-]{1,128}$/.test(query.ticket)) return fail(request, reply, 400, 'INVALID_TICKET', 'A ticket is letters, digits and . _ : @ / - (at most 128).');
+    // A requestId is the requester's own text: anything printable, but bounded.
+    if (query.ticket === '' && !/^[^\s\p{Cc}]{1,200}$/u.test(query.requestId)) return fail(request, reply, 400, 'INVALID_REQUEST_ID', 'A request id is 1 to 200 characters without spaces or control characters.');
+    if (query.institution !== '' && !/^[a-z0-9-]{1,64}$/.test(query.institution)) return fail(request, reply, 400, 'INVALID_INSTITUTION', 'An institution id is lower-case letters, digits and - (at most 64).');
+    const found: FoundExchange[] =
+      query.ticket !== ''
+        ? await exchangeTrail(auditReader, query.ticket).then((trail) => (trail.length === 0 ? [] : [{ ticket: query.ticket, trail }]))
+        : await exchangesByRequestId(auditReader, query.requestId, query.institution || null);
+    // Recorded before it is shown, once per exchange found (keyed by the person it was about), or once when none was.
+    const what = query.ticket !== '' ? 'exchange' : 'exchange by request id';
+    const requestId = query.ticket === '' ? query.requestId : null;
+    const lookups = found.length === 0 ? [{ ticket: query.ticket || null, niss: null, requestId }] : found.map((f) => ({ ticket: f.ticket, niss: f.trail.find((e) => e.subjectNiss)?.subjectNiss ?? null, requestId }));
+    for (const lookup of lookups) await audit.record(session.user, { event: 'CONSOLE_LOOKUP', outcome: 'OK', what, ...lookup });
+    return send(reply, pages.exchangePage(session, query, found, options.deliberations));
   });
 
+  /** The query's NISS as 11 digits; null when it is none. */
+  const nissOf = (request: FastifyRequest): string | null => {
+    const parsed = parseNiss(((request.query as Record<string, string>).niss ?? '').trim());
+    return parsed.valid ? parsed.normalized : null;
+  };
   const personLookup = async (request: FastifyRequest, reply: FastifyReply, what: string) => {
     const raw = ((request.query as Record<string, string>).niss ?? '').trim();
-    const parsed = parseNiss(raw);
-    const niss = parsed.valid ? parsed.normalized : null;
+    const niss = nissOf(request);
     if (!(await allowed(request, reply, ['dpo'], { event: 'CONSOLE_LOOKUP', outcome: 'DENIED', what, niss }))) return null;
     if (raw === '') return { niss: '' };
     if (!niss) {
@@ -339,7 +355,19 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
             : `INTEGRITY PROBLEM in partition ${partition.partition}: ${partition.problems[0]?.kind ?? 'see bcss audit verify'}.`;
       }
     }
-    return send(reply, pages.personPage(context(request), found.niss, { records: found.result.records, integrity, partition: found.result.partition, scanned: found.result.scanned }, false));
+    return send(reply, pages.personPage(context(request), found.niss, { records: found.result.records, integrity, partition: found.result.partition, scanned: found.result.scanned }, options.verifyKey !== null));
+  });
+  // The evidence bundle of docs/audit-format.md, as `bcss audit export --niss` writes it: verifiable offline.
+  app.get('/person/evidence', async (request, reply) => {
+    const what = 'person evidence bundle export';
+    // The role first (a refusal audited as in personLookup), then the key: no lookup is recorded for an export that cannot be made.
+    if (!(await allowed(request, reply, ['dpo'], { event: 'CONSOLE_LOOKUP', outcome: 'DENIED', what, niss: nissOf(request) }))) return reply;
+    if (!options.verifyKey) return fail(request, reply, 503, 'NO_VERIFY_KEY', 'No key to verify the audit seals with is configured: a bundle could prove nothing.');
+    const found = await personLookup(request, reply, what);
+    if (!found) return reply;
+    if (!found.result) return fail(request, reply, 400, 'INVALID_NISS', 'Give a NISS.');
+    const bundle = await exportAuditBundle({ client: options.auditor.client, codec: options.codec, topics: options.topics, niss: found.niss, publicKey: options.verifyKey, principal: options.auditor.principal, timeoutMs: 60_000 });
+    return reply.header('content-type', 'application/json; charset=utf-8').header('content-disposition', `attachment; filename="audit-bundle-${found.niss}.json"`).header('cache-control', 'no-store').send(`${JSON.stringify(bundle, null, 2)}\n`);
   });
   app.get('/person.csv', async (request, reply) => {
     const found = await personLookup(request, reply, 'person report csv');
