@@ -233,6 +233,7 @@ function entryJson(entry: AuditEntry, niss: (n: string | null) => string | null)
     deliveredBlocks: entry.deliveredBlocks,
     removedBlocks: entry.removedBlocks,
     removedFields: entry.removedFields,
+    requestId: entry.requestId,
     partition: entry.partition,
     offset: entry.offset,
   };

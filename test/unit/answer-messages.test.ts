@@ -100,6 +100,8 @@ describe('answerMessages: the reply to the requester and its audit record', () =
       removedFields: [],
       outcome: 'NOT_AUTHORIZED',
       bcssCode: '-300010',
+      // The requester's own id, as the reply echoes it.
+      requestId: 'req-1',
     });
     expect(metrics.answers).toEqual([['dmfa', 'NOT_AUTHORIZED', 7]]);
   });

@@ -239,6 +239,7 @@ describe('round trips', () => {
       removedFields: ['dmfa.natural-person.lastName', 'dmfa.natural-person.address'],
       outcome: 'OK',
       bcssCode: null,
+      requestId: 'magda-2024-09-02-000123',
     };
     expect(codec.decode('be.bcss.gateway.AuditRecord', codec.encode('be.bcss.gateway.AuditRecord', delivered))).toEqual(
       delivered,
@@ -260,6 +261,7 @@ describe('round trips', () => {
       removedBlocks: [],
       removedFields: [],
       bcssCode: null,
+      requestId: null,
     });
   });
 
@@ -341,14 +343,15 @@ describe('schema evolution', () => {
   /** The fields each record gained since its version 1, with the defaults a version-1 message takes. */
   const ADDED_SINCE_V1 = {
     Reply: { removedFields: [] },
-    AuditRecord: { removedFields: [] },
+    // requestId: the requester's own id of the request (v3).
+    AuditRecord: { removedFields: [], requestId: null },
     // onBehalfOf: the beneficiary of a change relayed by a mandatory intermediary (10/012 §9, §18).
     Mutation: { removedFields: [], onBehalfOf: null },
   } as const;
 
   describe.each([
     ['Reply', 'reply', 'removedFields'],
-    ['AuditRecord', 'audit-record', 'removedFields'],
+    ['AuditRecord', 'audit-record', 'removedFields and requestId'],
     ['Mutation', 'mutation', 'removedFields and onBehalfOf'],
   ] as const)('%s version 1 (schemas/history/%s-v1.avsc, before %s)', (record, stem, _before) => {
     const name = `be.bcss.gateway.${record}`;

@@ -9,6 +9,7 @@
  * audited); an observer and a DPO may not redrive; a dead letter is re-sent once, audited; the
  * console's lookups are in the audit trail. Screenshots of each page go to docs/console/.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +80,8 @@ describe.skipIf(stack.mode !== 'local' || stack.stackDir === null)('the web cons
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bcss-console-'));
     const usersFile = join(dir, 'users.json');
-    writeFileSync(usersFile, JSON.stringify({ users: Object.entries(PASSWORDS).map(([role, pw]) => ({ name: role, role, password: hashPassword(pw) })), cookieSecret: 'a'.repeat(40) }));
+    const users = Object.entries(PASSWORDS).map(([role, pw]) => ({ name: role, role, password: hashPassword(pw) }));
+    writeFileSync(usersFile, JSON.stringify({ users, cookieSecret: randomBytes(24).toString('hex') }));
     const settings = loadSettings({ BCSS_TOPIC_PREFIX: prefix, BCSS_STACK_DIR: stack.stackDir as string, BCSS_HTTP_PORT: 'off', BCSS_CONSOLE_USERS_FILE: usersFile, BCSS_SOURCE_TIMEOUT_MS: '5000' });
     runtime = await createRuntime({ settings: { ...settings, console: { ...settings.console, port: 0 } }, logger: silentLogger });
     launched = await launchSwitch(runtime, { simulators: true, sampleDirectory: true, acl: true, sealer: true });
