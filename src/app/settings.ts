@@ -132,7 +132,7 @@ const brokers: Check<readonly string[]> = (value) => {
 /** An error message names the value, never the password in it. */
 const withoutPassword = (url: string) => url.replace(/\/\/([^@/]*)@/, '//***@');
 
-const REDIS_URL_RULE = 'redis://[:password@]host:port, rediss://… or redis-cluster://[:password@]host:port[,host:port…]';
+const REDIS_URL_RULE = 'redis://[:<password>@]host:port, rediss://… or redis-cluster://[:<password>@]host:port[,host:port…]';
 
 /** One Redis server, or a Redis Cluster through its seed nodes (src/store/redis-connection.ts). */
 const redisUrl: Check<string> = (value) => {

@@ -6,8 +6,8 @@ import type { Logger } from '../logging/logger.js';
  * with the narrow interfaces of the stores that use it.
  *
  * One connection setting names either a single Redis or a Redis Cluster:
- *   redis://[:password@]host:port[/db]                      one server (also rediss://)
- *   redis-cluster://[:password@]host:port[,host:port...]    a cluster, through any of these seed nodes
+ *   redis://[:<password>@]host:port[/db]                      one server (also rediss://)
+ *   redis-cluster://[:<password>@]host:port[,host:port...]    a cluster, through any of these seed nodes
  * On a cluster every command the switch sends touches one slot: keys about one person or one exchange
  * carry a hash tag (keys.ts), the Lua scripts take one key, batches are auto-pipelined per node.
  */

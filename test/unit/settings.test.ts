@@ -117,7 +117,7 @@ describe('loadSettings', () => {
     const cluster = `redis-cluster://:${PW}@10.0.0.1:7000,10.0.0.2:7000`;
     expect(loadSettings({ REDIS_URL: cluster }).redisUrl).toBe(cluster);
     expect(loadSettings({ REDIS_URL: `rediss://:${PW}@r:6380` }).redisUrl).toBe(`rediss://:${PW}@r:6380`);
-    const rule = 'redis://[:password@]host:port, rediss://… or redis-cluster://[:password@]host:port[,host:port…]';
+    const rule = 'redis://[:<password>@]host:port, rediss://… or redis-cluster://[:<password>@]host:port[,host:port…]';
     expect(() => loadSettings({ REDIS_URL: `redis-cluster://:${PW}@10.0.0.1` })).toThrow(`REDIS_URL must be ${rule}, not redis-cluster://***@10.0.0.1`);
     expect(() => loadSettings({ REDIS_URL: `http://:${PW}@r:6379` })).toThrow(`REDIS_URL must be ${rule}, not http://***@r:6379`);
     expect(() => loadSettings({ REDIS_URL: `http://:${PW}@r:6379` })).not.toThrow(PW);
