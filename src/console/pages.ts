@@ -249,11 +249,24 @@ export function personCsv(records: readonly AuditEntry[]): string {
 
 const NISS_IN_TEXT = /\b\d{11}\b/g;
 
+/**
+ * A dead letter's envelope is shown (ids, service, requester, period); its nested payload — a source's
+ * data about a person, which no deliberation lets a console user read — only as its size.
+ */
+function envelopeOnly(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes withheld>`;
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return `<${((value as { data: unknown[] }).data).length} bytes withheld>`;
+  }
+  return value;
+}
+
 export function deadLettersPage(context: PageContext, letters: readonly DeadLetterView[], redriven: ReadonlySet<string>, notice: string | null): Markup {
   const canRedrive = context.user.role === 'operator';
   const show = (text: string) => (context.user.role === 'dpo' ? text : text.replace(NISS_IN_TEXT, (n) => maskNiss(n)));
   const decoded = (l: DeadLetterView) =>
-    l.decoded ? html`<details><summary>${l.decoded.recordName}</summary><pre>${show(JSON.stringify(l.decoded.value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v), 1).slice(0, 4000))}</pre></details>` : html`<span class="muted">not decodable (${l.record.originalSize ?? 0} bytes)</span>`;
+    l.decoded ? html`<details><summary>${l.decoded.recordName}</summary><pre>${show(JSON.stringify(l.decoded.value, envelopeOnly, 1).slice(0, 4000))}</pre></details>` : html`<span class="muted">not decodable (${l.record.originalSize ?? 0} bytes)</span>`;
   return page(
     'Dead letters',
     context,
