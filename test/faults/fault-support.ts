@@ -8,8 +8,10 @@ import type { OutMessage } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { SampleIntegration } from '../../src/sources/sample-directory.js';
 import { createSyntheticPopulation, generateSyntheticPersons, SIMULATED, type SyntheticPopulation } from '../../src/sources/synthetic-population.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { startSourceSimulators, type RunningSourceSimulators } from '../../src/sources/simulator-service.js';
 import type { ExchangeFixture, RequestChannel } from '../support/exchange-fixture.js';
-import type { GatewayProcess } from '../support/gateway-process.js';
+import { killAllGatewayProcesses, spawnGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 
 /**
  * What the fault tests share: a mixed stream of requests whose expected outcome is known per request,
@@ -124,6 +126,27 @@ export interface PlannedRequest {
 }
 
 /**
+ * Requests `from` … `from + count − 1` of the workload's stream for ONVA, their ids `<runId>-<n>` (so a
+ * run's replies are told from earlier runs' by prefix); with `partitions`, placed on them in turn, so
+ * that each request is known to be on a given requests partition.
+ */
+export function planRequests(
+  fx: ExchangeFixture,
+  workload: Workload,
+  runId: string,
+  from: number,
+  count: number,
+  partitions?: number,
+): PlannedRequest[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    const kind = workload.kindOf(n);
+    const record = fx.requestRecord('onva', { ...kind.fields(n), requestId: `${runId}-${n}` });
+    return partitions === undefined ? { kind, record } : { kind, record, partition: n % partitions };
+  });
+}
+
+/**
  * Keyed as an institution would: by the person, so one person's requests stay in order. Published by
  * the caller on ONVA's consultation-requests topic (`fx.requestsTopic('onva')`): its every deliberation
  * is consultation-only (19/010 §37), so that is how its software asks, and where the answers come
@@ -148,12 +171,18 @@ export async function readCommittedReplies(
   channel: RequestChannel = fx.channelOf(institution),
 ): Promise<Map<string, ReplyRecord[]>> {
   const replies = new Map<string, ReplyRecord[]>();
+  // The reader commits nothing: if it rejoins mid-read (a broker lost or back), it starts over, and a
+  // reply already read at the same place is not counted twice. A reply written twice has two places.
+  const seen = new Set<string>();
   await readTopicToEnd({
     client: fx.client,
     topic: fx.repliesTopic(institution, channel),
     timeoutMs,
     async onBatch(batch) {
       for (const message of batch.messages) {
+        const place = `${message.partition}:${message.offset}`;
+        if (seen.has(place)) continue;
+        seen.add(place);
         if (!message.value || message.headers.type !== 'reply') continue;
         const reply = fx.codec.decode<ReplyRecord>(EXCHANGE_RECORD.reply, message.value);
         const list = replies.get(reply.requestId) ?? [];
@@ -310,4 +339,72 @@ export async function until(
     await sleep(intervalMs);
   }
   return Date.now() - started;
+}
+
+/**
+ * The gateway processes of one switch (`env`, from gatewayProcessEnv) a test starts. Once `close` has
+ * begun, nothing more is started: a test body still running after its timeout must not leave a process.
+ */
+export interface GatewayPool {
+  /** Every process started, in order. */
+  readonly gateways: readonly GatewayProcess[];
+  /** Starts one and resolves when it is ready. */
+  start(label: string): Promise<GatewayProcess>;
+  /** SIGTERM to every one (SIGKILL after 10 s), then SIGKILL to any gateway child left. */
+  close(): Promise<void>;
+}
+
+export function gatewayPool(env: () => Readonly<Record<string, string>>): GatewayPool {
+  const gateways: GatewayProcess[] = [];
+  let closing = false;
+  return {
+    gateways,
+    async start(label) {
+      if (closing) throw new Error(`${label} not started: the test is being torn down`);
+      const gateway = spawnGatewayProcess({ env: env(), label });
+      gateways.push(gateway);
+      await gateway.waitReady(120_000);
+      return gateway;
+    },
+    async close() {
+      closing = true;
+      await Promise.all(gateways.map((g) => g.terminate(10_000)));
+      await killAllGatewayProcesses();
+    },
+  };
+}
+
+/**
+ * What a switch needs before a fault test's stream, once its gateway is on its way (`gatewayReady`):
+ * the simulated registers answering for the workload's persons, the workload's directory lines, and a
+ * preflight — one request of each kind, answered as its kind says — so that the switch is known to work
+ * end to end before the fault. Returns the running simulators and the preflight's tickets.
+ */
+export async function prepareSwitch(
+  fx: ExchangeFixture,
+  workload: Workload,
+  gatewayReady: Promise<unknown>,
+): Promise<{ simulators: RunningSourceSimulators; preflightTickets: string[] }> {
+  const [, simulators] = await Promise.all([
+    gatewayReady,
+    startSourceSimulators({
+      clientFor: () => fx.client,
+      codec: fx.codec,
+      topics: fx.topics,
+      catalogue: fx.catalogue,
+      population: workload.population,
+      logger: silentLogger,
+      groupPrefix: fx.instanceName,
+      sources: ['bcss-registers'],
+    }),
+  ]);
+  await fx.integrate(workload.integrations);
+  const kinds = [...workload.forwarded, ...workload.refused];
+  const preflight = await Promise.all(kinds.map((kind) => fx.ask('onva', kind.fields(0), 60_000)));
+  const wrong = preflight.map((r, i) => [kinds[i] as Kind, r.status] as const).filter(([kind, status]) => status !== kind.expected);
+  if (wrong.length > 0) {
+    await simulators.stop().catch(() => undefined);
+    throw new Error(`preflight: ${wrong.map(([kind, status]) => `${kind.name} ${status}, expected ${kind.expected}`).join('; ')}`);
+  }
+  return { simulators, preflightTickets: preflight.map((r) => r.ticket) };
 }

@@ -214,8 +214,10 @@ export function gatewayProcessEnv(
     KAFKA_BROKERS: stack.kafka.brokers.join(','),
     REDIS_URL: stack.redisUrl,
     BCSS_TOPIC_PREFIX: options.topicPrefix,
-    // Several gateways of the tests may run at once: no fixed HTTP port for their endpoints.
+    // Several gateways of the tests may run at once: no fixed HTTP port for their endpoints, and no
+    // console (its port is fixed too, and outside the local stack it wants a users file).
     BCSS_HTTP_PORT: 'off',
+    BCSS_CONSOLE_PORT: 'off',
     BCSS_REDIS_PREFIX: options.redisPrefix,
     BCSS_STACK_DIR: stackDir,
     LOG_LEVEL: options.logLevel ?? 'info',
