@@ -5,7 +5,6 @@ import { loadSettings } from '../../src/app/settings.js';
 import type { AuditRecordValue } from '../../src/contract/audit-records.js';
 import type { ReplyRecord } from '../../src/contract/exchange-records.js';
 import { EXCHANGE_RECORD } from '../../src/contract/names.js';
-import type { MessageProducer } from '../../src/messaging/kafka-client.js';
 import { readTopicToEnd } from '../../src/messaging/topic-reader.js';
 import type { RunningSourceSimulators } from '../../src/sources/simulator-service.js';
 import {
@@ -237,7 +236,16 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     for (const a of await fx.readAudit()) if (a.ticket !== null) knownTickets.add(a.ticket);
     const runId = randomUUID().slice(0, 8);
     const answeredOf = (list: readonly PlannedRequest[]) => list.filter((r) => (fx.replies.get(r.record.requestId)?.length ?? 0) > 0).length;
-    return { runId, answeredOf, since: Date.now() };
+    // After a broker loss the live reader may lag or rejoin: at most every 3 s, the topic itself is read.
+    let freshAt = Date.now();
+    const atLeast = async (list: readonly PlannedRequest[], count: number) => {
+      if (answeredOf(list) >= count) return true;
+      if (Date.now() - freshAt < 3_000) return false;
+      freshAt = Date.now();
+      const replies = await readCommittedReplies(fx, 'onva', 30_000).catch(() => new Map<string, ReplyRecord[]>());
+      return list.filter((r) => replies.has(r.record.requestId)).length >= count;
+    };
+    return { runId, answeredOf, atLeast, since: Date.now() };
   };
 
   /**
@@ -374,16 +382,19 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
   };
 
   it('SIGKILL of the broker leading most of the requests partitions, restarted 5 s later: every request answered exactly once', async () => {
-    /** Published before the kill: a backlog the gateway is in the middle of when the broker goes. */
-    const BEFORE = 2_500;
-    /** Published while the broker is down (the partitions' new leaders take them). */
-    const DURING = 500;
+    /**
+     * Published before the kill: a backlog the gateway is in the middle of when the broker goes, and
+     * works through while it is down. Nothing is published during the outage: the test's own producer,
+     * sending while leaders moved, once wrote a batch three times over (three records, three tickets), a
+     * duplicate of the input that no switch could tell from three requests.
+     */
+    const BEFORE = 3_000;
     const KILL_AT = 300;
     const DOWN_MS = 5_000;
     const g = gateways[0] as GatewayProcess;
     const { runId, answeredOf, since } = await newRun();
-    const requests = planRequests(fx, workload, runId, 0, BEFORE + DURING, PARTITIONS);
-    const [before, during] = [requests.slice(0, BEFORE), requests.slice(BEFORE)];
+    const requests = planRequests(fx, workload, runId, 0, BEFORE, PARTITIONS);
+    const before = requests;
     const requestsTopic = fx.requestsTopic('onva');
 
     const leaders = await fx.admin.partitionLeaders(requestsTopic);
@@ -392,7 +403,7 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     const victimPartitions = ledBy(victim);
     expect(leaders.every((l) => l.isr.length === 3)).toBe(true);
 
-    let producer: MessageProducer | undefined = await fx.client.producer();
+    const producer = await fx.client.producer();
     const startedAt = Date.now();
     await producer.send(requestsTopic, requestMessages(fx, before));
     await until(() => answeredOf(before) >= KILL_AT, {
@@ -401,34 +412,25 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
       intervalMs: 10,
       abort: () => (g.alive() ? null : `the gateway ended:\n${g.output()}`),
     });
-    // The test's own producer is not under test: it leaves before the broker goes, and a new one comes after.
+    // The test's own producer is not under test: it leaves before the broker goes.
     await producer.disconnect().catch(() => undefined);
-    producer = undefined;
 
     const killAt = Date.now();
     const answeredAtKill = answeredOf(before);
     let stopped: Awaited<ReturnType<typeof stopClusterKafkaNode>> | undefined;
-    let leadersMovedMs = Number.NaN;
+    let leadersMovedMs: number;
     let restartAt = 0;
     let readyAt = 0;
-    try {
-      stopped = await stopClusterKafkaNode(stackDir as string, victim, 'SIGKILL');
-      // The controller gives the partitions new leaders once the dead broker's session has expired.
-      leadersMovedMs = await until(
-        async () => (await fx.admin.partitionLeaders(requestsTopic).catch(() => [])).filter((l) => l.leader >= 0 && l.leader !== victim).length === PARTITIONS,
-        { timeoutMs: 60_000, what: 'new leaders for the requests partitions', intervalMs: 200 },
-      ).then(
-        () => Date.now() - killAt,
-        () => Number.NaN,
-      );
-      producer = await fx.client.producer();
-      // Not retried: a send that failed after all may have been written, and would be a duplicate request.
-      await producer.send(requestsTopic, requestMessages(fx, during));
-      await producer.disconnect().catch(() => undefined);
-      await sleep(Math.max(0, killAt + DOWN_MS - Date.now()));
-    } finally {
-      await producer?.disconnect().catch(() => undefined);
-    }
+    stopped = await stopClusterKafkaNode(stackDir as string, victim, 'SIGKILL');
+    // The controller gives the partitions new leaders once the dead broker's session has expired.
+    leadersMovedMs = await until(
+      async () => (await fx.admin.partitionLeaders(requestsTopic).catch(() => [])).filter((l) => l.leader >= 0 && l.leader !== victim).length === PARTITIONS,
+      { timeoutMs: 60_000, what: 'new leaders for the requests partitions', intervalMs: 200 },
+    ).then(
+      () => Date.now() - killAt,
+      () => Number.NaN,
+    );
+    await sleep(Math.max(0, killAt + DOWN_MS - Date.now()));
     // The restart (log recovery after the crash, then catching up) runs while the replies are awaited:
     // the gateway needs only the two others.
     restartAt = Date.now();
@@ -446,7 +448,6 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     const summary = {
       requests: requests.length,
       publishedBeforeKill: BEFORE,
-      publishedWhileDown: DURING,
       killedBroker: victim,
       itsRequestsPartitions: victimPartitions,
       answeredAtKill,
@@ -475,7 +476,7 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     expect(g.alive()).toBe(true);
     // The kill fell mid-backlog, and the partitions the dead broker led were worked on after it.
     expect(answeredAtKill).toBeLessThan(BEFORE);
-    expect(timeline.answeredAfter).toBeGreaterThan(DURING);
+    expect(timeline.answeredAfter).toBeGreaterThan(BEFORE / 2);
     expect(onVictim.count).toBeGreaterThan(0);
     expect(clusterStatus(stackDir as string)?.kafka.every((k) => k.pid !== null)).toBe(true);
   }, 300_000);
@@ -497,7 +498,7 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     expect(Number(redisCli(victim.port, 'cluster', 'keyslot', keys.pendingDeadlines).trim())).toBe(deadlinesSlot);
     expect(replica).toBeDefined();
 
-    const { runId, answeredOf, since } = await newRun();
+    const { runId, answeredOf, atLeast, since } = await newRun();
     const requests = planRequests(fx, workload, runId, 0, BASELINE + IN_FLIGHT + DURING);
     const baseline = requests.slice(0, BASELINE);
     const inFlight = requests.slice(BASELINE, BASELINE + IN_FLIGHT);
@@ -513,9 +514,9 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     try {
       const send = (list: readonly PlannedRequest[]) => producer.send(fx.requestsTopic('onva'), requestMessages(fx, list));
       await send(baseline);
-      await until(() => answeredOf(baseline) === BASELINE, { timeoutMs: 60_000, what: 'the baseline replies' });
+      await until(() => atLeast(baseline, BASELINE), { timeoutMs: 60_000, what: 'the baseline replies' });
       await send(inFlight);
-      await until(() => answeredOf(inFlight) >= 50, { timeoutMs: 60_000, what: 'the first in-flight replies', intervalMs: 5 });
+      await until(() => atLeast(inFlight, 50), { timeoutMs: 60_000, what: 'the first in-flight replies', intervalMs: 5 });
       killAt = Date.now();
       const stopped = await stopClusterRedisNode(stackDir as string, victim.port, 'SIGKILL');
       downAt = Date.now();
