@@ -32,6 +32,8 @@ export interface LaunchOptions {
   readonly acl: boolean;
   /** Run the audit sealer (needs a seal key; on the local stack a development key is made). */
   readonly sealer: boolean;
+  /** Serve the web console (BCSS_CONSOLE_PORT); default true. A switch the demo starts for itself has none. */
+  readonly console?: boolean;
   readonly sourceTimeoutMs?: number;
 }
 
@@ -167,11 +169,20 @@ export async function launchSwitch(runtime: Runtime, options: LaunchOptions): Pr
       );
     }
     let consolePort: number | null = null;
-    if (settings.console.port !== null) {
-      const web = await launchConsole(runtime, { port: settings.console.port, metrics, health: monitor.health, clientFor, groups, sealer: options.sealer, logger: runtime.logger });
-      consolePort = web.port;
-      running.push({ stop: () => web.close() });
-      log.info({ url: web.url }, `console on ${web.url}`);
+    if (settings.console.port !== null && options.console !== false) {
+      const web = await launchConsole(runtime, { port: settings.console.port, metrics, health: monitor.health, clientFor, groups, sealer: options.sealer, logger: runtime.logger }).catch(
+        (error: NodeJS.ErrnoException) => {
+          // As for /metrics: a second switch on the same machine still serves, without its console.
+          if (error.code !== 'EADDRINUSE') throw error;
+          log.warn({ port: settings.console.port }, 'console not served: the port is in use (BCSS_CONSOLE_PORT)');
+          return null;
+        },
+      );
+      if (web) {
+        consolePort = web.port;
+        running.push({ stop: () => web.close() });
+        log.info({ url: web.url }, `console on ${web.url}`);
+      }
     }
     const sampleIntegrations = options.sampleDirectory ? await loadSampleDirectory(runtime, clientFor, log) : 0;
     return { sampleIntegrations, sourceTimeoutMs, httpPort, consolePort, stop };

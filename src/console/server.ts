@@ -428,18 +428,20 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   });
 
   const host = options.host ?? '127.0.0.1';
-  await app.listen({ port: options.port, host });
+  const close = async () => {
+    traffic.stop();
+    status.stop();
+    await app.close();
+    await audit.close();
+  };
+  try {
+    await app.listen({ port: options.port, host });
+  } catch (error) {
+    // A port in use: nothing of the console may keep running (its samplers would hold the process).
+    await close().catch(() => undefined);
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return {
-    port,
-    url: `http://${host}:${port}`,
-    refresh: () => status.poll(),
-    async close() {
-      traffic.stop();
-      status.stop();
-      await app.close();
-      await audit.close();
-    },
-  };
+  return { port, url: `http://${host}:${port}`, refresh: () => status.poll(), close };
 }

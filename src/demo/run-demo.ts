@@ -232,6 +232,8 @@ async function openSwitch(options: RunDemoOptions, settings: Settings, logger: L
       acl: true,
       // Seals need a key: the local stack makes a development one; elsewhere BCSS_AUDIT_SEAL_KEY decides.
       sealer: runtime.source === 'local stack' || Boolean(settings.audit.sealKey ?? settings.audit.sealKeyFile),
+      // The demo's own switch lives for one run: no console (and no port it could find taken).
+      console: false,
     });
   } catch (error) {
     if (runtime.startedStack) await stackDown({ stackDir: settings.stackDir }).catch(() => undefined);

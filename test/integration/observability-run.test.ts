@@ -74,7 +74,7 @@ describe('a healthy run of the switch: no error lines, and its metrics move', ()
     }
     const settings = loadSettings(env);
     runtime = await createRuntime({ startStack: false, logger, settings });
-    launched = await launchSwitch(runtime, { simulators: true, sampleDirectory: true, acl: true, sealer: runtime.source === 'local stack' });
+    launched = await launchSwitch(runtime, { simulators: true, sampleDirectory: true, acl: true, sealer: runtime.source === 'local stack', console: runtime.source === 'local stack' });
     const scenarios = demoScenarios({ today: new Date().toISOString().slice(0, 10) as never }).flatMap((s) =>
       s.send.kind === 'request' && s.consultation === undefined ? [{ requester: s.requester, input: s.send.input }] : [],
     );
