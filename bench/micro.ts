@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import type { Runtime } from '../src/app/runtime.js';
 import { buildAuthorizationIndex, decideAuthorization } from '../src/domain/authorization.js';
 import type { Integration } from '../src/domain/directory.js';
@@ -20,7 +22,7 @@ import { decodeLines, encodeLines } from '../src/store/directory-encoding.js';
 import { createDirectoryStore, type DirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
 import { createMemoryDirectoryStore, createMemoryPendingStore } from '../src/store/memory-stores.js';
-import type { PendingExchange } from '../src/store/pending-store.js';
+import { createPendingStore, type PendingExchange } from '../src/store/pending-store.js';
 import { round } from './cpu-accounting.js';
 import { createLoadPlan, gatewayMessage, type LoadPlan } from './load-plan.js';
 import { deleteKeysByPrefix } from './redis-cleanup.js';
@@ -91,7 +93,10 @@ const cycle = <T>(items: readonly T[]) => {
   return (): T => items[i++ % items.length] as T;
 };
 
-export async function runMicro(runtime: Runtime, options: { readonly runId: string; readonly persons: number; readonly progress: (text: string) => void }): Promise<MicroReport> {
+export async function runMicro(
+  runtime: Runtime,
+  options: { readonly runId: string; readonly persons: number; readonly progress: (text: string) => void; readonly only?: ReadonlySet<string> },
+): Promise<MicroReport> {
   const { codec, catalogue, deliberations, payloadRecords } = runtime;
   const plan: LoadPlan = createLoadPlan({ persons: options.persons, dmfaShare: 0.5, catalogue, deliberations });
   const topics = topicNames('bcss');
@@ -100,6 +105,7 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
   const linesByNiss = new Map(plan.directory.map((d) => [d.niss, d.lines]));
   const results: MicroResult[] = [];
   const add = async (name: string, what: string, fn: () => unknown, opsPerCall = 1) => {
+    if (options.only && !options.only.has(name)) return;
     const r = await measure(name, what, fn, opsPerCall);
     options.progress(`micro: ${name} ${r.ops_per_s.toLocaleString('en')} ops/s`);
     results.push(r);
@@ -120,12 +126,19 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
 
   // The stores in memory, in the form Redis holds them: the directory's lines encoded, the pending exchanges as JSON.
   const pending = createMemoryPendingStore();
+  // What the request stage hands the store, kept for the pending store's own case against Redis.
+  const written: PendingExchange[] = [];
   const requestStage = requestTransform({
     codec,
     topics,
     rules,
     directory: createMemoryDirectoryStore(plan.directory),
-    pending,
+    pending: {
+      putMany: (exchanges) => {
+        if (written.length === 0) written.push(...exchanges);
+        return pending.putMany(exchanges);
+      },
+    },
     sourceTimeoutMs: 30_000,
     logger: silentLogger,
   });
@@ -306,10 +319,49 @@ export async function runMicro(runtime: Runtime, options: { readonly runId: stri
     for (const [source, list] of bySource) await (simulators.get(source) as ReturnType<typeof sourceSimulatorTransform>)(list);
   }, sourceMessages.length);
 
+  // --- the pending exchanges of a chunk on Redis: written as the request stage does, claimed as the reply stage does
+  if (!options.only || options.only.has('pending_redis')) {
+    results.push(await measurePendingOnRedis(runtime, `bench-${options.runId}-p`, written, sourceReplies, codec, options.progress));
+  }
+
   // --- directory lookups on Redis, pipelined as the request stage does them (one round trip per chunk)
-  results.push(await measureLookups(runtime, `bench-${options.runId}-m`, plan.directory, 3, options.progress));
+  if (!options.only || options.only.has('directory_lookups')) results.push(await measureLookups(runtime, `bench-${options.runId}-m`, plan.directory, 3, options.progress));
   sink = undefined;
   return { benchmarks: results, sizes };
+}
+
+/**
+ * One chunk's pending exchanges through the Redis store: putMany of the 500 the request stage wrote,
+ * then claimMany of them by their source replies (claimed again each round by the same claimants, as a
+ * re-run chunk does). Per exchange: one write and one claim, round trips included.
+ */
+async function measurePendingOnRedis(
+  runtime: Runtime,
+  prefix: string,
+  exchanges: readonly PendingExchange[],
+  sourceReplies: readonly InMessage[],
+  codec: Runtime['codec'],
+  progress: (text: string) => void,
+): Promise<MicroResult> {
+  const redis = runtime.redis('background');
+  try {
+    const store = createPendingStore(redis, redisKeys(prefix));
+    const claims = sourceReplies.map((m) => ({
+      ticket: codec.decode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, m.value as Buffer).ticket,
+      claimant: `${m.topic}/${m.partition}/${m.offset}`,
+      source: runtime.topics.institutionOf(m.topic),
+    }));
+    const r = await measure('pending_redis', '', async () => {
+      await store.putMany(exchanges);
+      const claimed = await store.claimMany(claims);
+      if (claimed.some((c) => c.status !== 'claimed')) throw new Error('micro: a pending exchange could not be claimed back');
+    }, exchanges.length);
+    progress(`micro: pending_redis ${r.ops_per_s.toLocaleString('en')} exchanges/s`);
+    return { ...r, what: `putMany then claimMany of ${exchanges.length} exchanges on Redis, per exchange` };
+  } finally {
+    await deleteKeysByPrefix(redis, prefix).catch(() => undefined);
+    redis.disconnect();
+  }
 }
 
 /**
@@ -357,4 +409,31 @@ async function measureLookups(
     await deleteKeysByPrefix(redis, prefix).catch(() => undefined);
     redis.disconnect();
   }
+}
+
+/**
+ * On its own: `npx tsx bench/micro.ts [--only name,name] [--persons n]` — JSON on stdout, progress on
+ * stderr; against the running stack (Redis for the directory and pending cases).
+ */
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (flag: string) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  if (process.argv.includes('--help')) {
+    process.stdout.write('npx tsx bench/micro.ts [--only name,name] [--persons n]: the micro-benchmarks alone, JSON on stdout\n');
+    process.exit(0);
+  }
+  const { createBenchLogger } = await import('./bench-logger.js');
+  const { connectRuntime } = await import('./environment.js');
+  const runtime = await connectRuntime(createBenchLogger('micro').logger);
+  const only = arg('--only');
+  const report = await runMicro(runtime, {
+    runId: randomBytes(3).toString('hex'),
+    persons: Number(arg('--persons') ?? 10_000),
+    progress: (text) => process.stderr.write(`${text}\n`),
+    ...(only ? { only: new Set(only.split(',')) } : {}),
+  });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.exit(0);
 }
