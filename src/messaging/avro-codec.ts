@@ -317,11 +317,17 @@ export function createAvroCodec(options: { current: readonly unknown[]; history?
   return {
     encode(recordName, value) {
       const { type, fingerprint } = currentOf(recordName);
-      const paths: string[] = [];
-      if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
-        throw new CodecError('INVALID_VALUE', `value is not a valid ${recordName} at ${paths.join(', ')}`);
+      let body: Buffer;
+      try {
+        // avsc's writers refuse an invalid value themselves: a valid one is walked once, and only a
+        // refused one walked again, by isValid, to name every bad path.
+        body = type.toBuffer(value);
+      } catch (cause) {
+        const paths: string[] = [];
+        type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
+        throw new CodecError('INVALID_VALUE', `value is not a valid ${recordName} at ${paths.length > 0 ? paths.join(', ') : '(root)'}`, { cause });
       }
-      return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprint, type.toBuffer(value)]);
+      return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprint, body]);
     },
 
     decode,

@@ -141,6 +141,36 @@ describe('single-object encoding', () => {
       /birthDate/,
     );
   });
+
+  it('refuses every kind of invalid value with INVALID_VALUE naming each bad path, and encodes a valid one as before', () => {
+    const nested = {
+      type: 'record',
+      name: 'Holder',
+      namespace: 'test.codec',
+      fields: [
+        { name: 'count', type: 'int' },
+        { name: 'rows', type: { type: 'array', items: { type: 'record', name: 'Row', fields: [{ name: 'code', type: ['null', 'string'] }] } } },
+      ],
+    };
+    const holders = createAvroCodec({ current: [nested] });
+    const refusedAt = (value: unknown): string => {
+      try {
+        holders.encode('test.codec.Holder', value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CodecError);
+        expect((error as CodecError).code).toBe('INVALID_VALUE');
+        return (error as CodecError).message;
+      }
+      throw new Error('encoded an invalid value');
+    };
+    expect(refusedAt({ count: 2 ** 31, rows: [] })).toBe('value is not a valid test.codec.Holder at count');
+    expect(refusedAt({ count: 1, rows: [{ code: 'a' }, { code: 7 }] })).toBe('value is not a valid test.codec.Holder at rows.1.code');
+    expect(refusedAt({ count: 1.5, rows: [{}] })).toBe('value is not a valid test.codec.Holder at count, rows.0.code');
+    expect(refusedAt({ count: 1 })).toBe('value is not a valid test.codec.Holder at rows');
+    expect(refusedAt(null)).toMatch(/^value is not a valid test.codec.Holder at /);
+    const value = { count: 3, rows: [{ code: null }, { code: 'x' }] };
+    expect(holders.decode('test.codec.Holder', holders.encode('test.codec.Holder', value))).toEqual(value);
+  });
 });
 
 describe('the date logical type', () => {
