@@ -425,8 +425,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(0);
   }
   const { createBenchLogger } = await import('./bench-logger.js');
-  const { connectRuntime } = await import('./environment.js');
-  const runtime = await connectRuntime(createBenchLogger('micro').logger);
+  const { createRuntime } = await import('../src/app/runtime.js');
+  // The stack's connection as the runtime reads it, without the check of its processes by this
+  // checkout's path: a second checkout of the project (an older commit, to compare) uses the same stack.
+  const runtime = await createRuntime({ logger: createBenchLogger('micro').logger });
   const only = arg('--only');
   const report = await runMicro(runtime, {
     runId: randomBytes(3).toString('hex'),

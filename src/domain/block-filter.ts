@@ -181,15 +181,31 @@ function meets(condition: RowCondition, row: Obj): boolean {
   }
 }
 
-export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
-  const { service } = input;
-  const employer = input.employer ?? null;
-  const category = input.employerCategory != null ? normalCategory(input.employerCategory) : null;
-  const periods = input.periods ?? null;
-  const futureFields = input.includeFutureFields === true;
+/**
+ * What filtering needs to know of the service and the grant, apart from the answer: which blocks are
+ * delivered whole or as a path, each level's fields and grant, the row filters and conditions.
+ */
+interface FilterPlan {
+  readonly full: ReadonlySet<BlockId>;
+  readonly structural: ReadonlySet<BlockId>;
+  readonly levels: ReadonlyMap<BlockId, Level>;
+  readonly rootLevel: Level;
+  readonly employerFilters: ReadonlyMap<BlockId, readonly EmployerMatcher[]>;
+  readonly categoryFilters: ReadonlyMap<BlockId, string>;
+  readonly periodFilters: ReadonlyMap<BlockId, readonly PeriodFilter[]>;
+  readonly conditions: ReadonlyMap<BlockId, readonly RowCondition[]>;
+  /** Blocks whose rows stand or fall with the population rows beneath them. */
+  readonly guardedBy: ReadonlyMap<BlockId, readonly BlockId[]>;
+}
 
+function buildPlan(
+  service: ServiceDefinition,
+  allowedBlocks: Iterable<BlockId>,
+  grantedFields: Readonly<Record<BlockId, FieldGrant>>,
+  rowConditions: readonly RowCondition[],
+): FilterPlan {
   // Which blocks are delivered whole, which only as a path to an authorized descendant.
-  const allowed = new Set(input.allowedBlocks);
+  const allowed = new Set(allowedBlocks);
   const full = new Set<BlockId>();
   for (const block of service.blocks.values()) if (block.technical || allowed.has(block.id)) full.add(block.id);
   const structural = new Set<BlockId>();
@@ -217,12 +233,10 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
   };
   const rootLevel = levelOf(service.id, service.rootFields, [], service.topBlocks, 'all');
   for (const b of service.blocks.values()) {
-    const grant = b.technical ? 'all' : input.grantedFields[b.id];
+    const grant = b.technical ? 'all' : grantedFields[b.id];
     levelOf(b.id, b.keyFields, b.fields, b.children, grant === 'all' ? 'all' : new Set(grant ?? []));
   }
 
-  const employerFilters = new Map(service.filters.employer.map((f) => [f.block, f.matchers]));
-  const categoryFilters = new Map(service.filters.employerCategory.map((f) => [f.block, f.path]));
   const periodFilters = new Map<BlockId, PeriodFilter[]>();
   for (const f of service.filters.period) {
     const list = periodFilters.get(f.block) ?? [];
@@ -230,12 +244,11 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
     periodFilters.set(f.block, list);
   }
   const conditions = new Map<BlockId, RowCondition[]>();
-  for (const c of input.rows ?? []) {
+  for (const c of rowConditions) {
     const list = conditions.get(c.block) ?? [];
     list.push(c);
     conditions.set(c.block, list);
   }
-  // Blocks whose rows stand or fall with the population rows beneath them.
   const guardedBy = new Map<BlockId, BlockId[]>();
   for (const target of conditions.keys()) {
     for (const ancestor of ancestorsOf(service, target)) {
@@ -244,6 +257,52 @@ export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
       guardedBy.set(ancestor, list);
     }
   }
+  return {
+    full,
+    structural,
+    levels,
+    rootLevel,
+    employerFilters: new Map(service.filters.employer.map((f) => [f.block, f.matchers])),
+    categoryFilters: new Map(service.filters.employerCategory.map((f) => [f.block, f.path])),
+    periodFilters,
+    conditions,
+    guardedBy,
+  };
+}
+
+/** Plans kept per service; a service serves a handful of grants, so the bound is only a safeguard. */
+const PLANS_PER_SERVICE = 256;
+// Keyed by the service object: a catalogue is loaded once and never changed, and a catalogue loaded
+// again (tests, a reload) brings new objects, whose plans are built afresh; the old ones are collected
+// with it. Within a service, the key is the grant's content (not its identity): a grant read back from
+// the pending store is a new object each time, and content never goes stale.
+const plans = new WeakMap<ServiceDefinition, Map<string, FilterPlan>>();
+
+function planFor(input: BlockFilterInput): FilterPlan {
+  const { service } = input;
+  const rowConditions = input.rows ?? [];
+  const allowed = [...new Set(input.allowedBlocks)].sort();
+  const key = JSON.stringify([allowed, input.grantedFields, rowConditions]);
+  let ofService = plans.get(service);
+  if (ofService === undefined) {
+    ofService = new Map();
+    plans.set(service, ofService);
+  }
+  const known = ofService.get(key);
+  if (known !== undefined) return known;
+  if (ofService.size >= PLANS_PER_SERVICE) ofService.clear();
+  const plan = buildPlan(service, allowed, input.grantedFields, rowConditions);
+  ofService.set(key, plan);
+  return plan;
+}
+
+export function filterBlocks(input: BlockFilterInput): BlockFilterResult {
+  const { service } = input;
+  const employer = input.employer ?? null;
+  const category = input.employerCategory != null ? normalCategory(input.employerCategory) : null;
+  const periods = input.periods ?? null;
+  const futureFields = input.includeFutureFields === true;
+  const { full, structural, levels, rootLevel, employerFilters, categoryFilters, periodFilters, conditions, guardedBy } = planFor(input);
 
   const removed = new Set<BlockId>();
   const reduced = new Set<BlockId>();

@@ -17,7 +17,8 @@ import { describe, expect, it } from 'vitest';
 import { decideAuthorization, type AuthorizationGrant } from '../../src/domain/authorization.js';
 import { filterBlocks, type BlockFilterInput } from '../../src/domain/block-filter.js';
 import type { EmployerRef } from '../../src/domain/types.js';
-import { deepFreeze, everyField, fixture, invalidPaths, payloadType, realIndex, service } from './support/gateway-config.js';
+import { loadCatalogue } from '../../src/config/load-catalogue.js';
+import { CATALOGUE_DIR, SCHEMAS_DIR, deepFreeze, everyField, fixture, invalidPaths, payloadType, realIndex, service } from './support/gateway-config.js';
 
 type Obj = Record<string, any>;
 
@@ -554,4 +555,32 @@ describe('the other services', () => {
     const inami = filterBlocks({ payload: fixture('inami-incapacity.json'), service: service('inami-incapacity'), ...grantFor('onva', 'inami-incapacity'), periods: p });
     expect((inami.payload as Obj).incapacityPeriods.map((a: Obj) => a.quarter)).toEqual(['2024Q2']);
   });
+});
+
+describe('the filter plan kept per service and grant', () => {
+  // A catalogue loaded on its own: new service objects, so its plans are built afresh on every call here.
+  const freshService = (id: string) => {
+    const s = loadCatalogue(CATALOGUE_DIR, { schemasDir: SCHEMAS_DIR }).services.get(id);
+    if (!s) throw new Error(`no service ${id}`);
+    return s;
+  };
+  const once = function* (blocks: readonly string[]) {
+    yield* blocks;
+  };
+
+  it('gives every grant its own answer, asked in any order and again, as a plan built for that call alone would', () => {
+    const onlyServices = { allowedBlocks: ['dmfa.service'], grantedFields: DMFA_ALL_FIELDS };
+    const servicesNoFields = { allowedBlocks: ['dmfa.service'], grantedFields: { ...DMFA_ALL_FIELDS, 'dmfa.service': [] } };
+    const grants: Array<Pick<BlockFilterInput, 'allowedBlocks' | 'grantedFields' | 'rows'>> = [VAPH, IRISCARE, onlyServices, servicesNoFields, { ...VAPH, rows: IRISCARE.rows }];
+    const inputs = [...grants, ...[...grants].reverse()].map((g) => ({ payload: fixture('dmfa.json'), employer: A_ONSS, periods: H1_2024, ...g }));
+    for (const input of inputs) {
+      const cached = filterBlocks({ ...input, service: service('dmfa'), allowedBlocks: once([...input.allowedBlocks]) });
+      expect(cached).toEqual(filterBlocks({ ...input, service: freshService('dmfa') }));
+    }
+    // The two grants that differ only by a field list do not share a plan.
+    const withFields = filterBlocks({ payload: fixture('dmfa.json'), service: service('dmfa'), ...onlyServices });
+    const withoutFields = filterBlocks({ payload: fixture('dmfa.json'), service: service('dmfa'), ...servicesNoFields });
+    expect(withFields.removedFields).toEqual([]);
+    expect(withoutFields.removedFields.length).toBeGreaterThan(0);
+  }, 60_000);
 });
