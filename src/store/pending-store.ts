@@ -93,10 +93,12 @@ const GRACE_MS = 24 * 3600 * 1000;
 // once at load; resolving them from this module's URL finds them under tsx, vitest and `bcss` alike.
 const CLAIM_SCRIPT = readFileSync(new URL('./lua/claim-pending.lua', import.meta.url), 'utf8');
 const LEASE_SCRIPT = readFileSync(new URL('./lua/lease.lua', import.meta.url), 'utf8');
+const PUT_SCRIPT = readFileSync(new URL('./lua/put-pending.lua', import.meta.url), 'utf8');
 
 type PendingRedis = RedisClient & {
   bcssClaimPending(key: string, claimant: string, source: string): Promise<[0] | [1, string] | [2, string] | [3]>;
   bcssLease(key: string, owner: string, ttlMs: string): Promise<0 | 1>;
+  bcssPutPending(key: string, stored: string, source: string, ttlMs: string): Promise<1>;
 };
 
 export class PendingStoreError extends Error {
@@ -109,6 +111,7 @@ export function createPendingStore(client: RedisClient, keys: RedisKeys): Pendin
   if (typeof redis.bcssClaimPending !== 'function') {
     client.defineCommand('bcssClaimPending', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     client.defineCommand('bcssLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
+    client.defineCommand('bcssPutPending', { numberOfKeys: 1, lua: PUT_SCRIPT });
   }
 
   const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
@@ -122,17 +125,16 @@ export function createPendingStore(client: RedisClient, keys: RedisKeys): Pendin
   return {
     putMany(exchanges) {
       return wrap('write', async () => {
+        if (exchanges.length === 0) return;
         const now = Date.now();
-        await Promise.all(
-          exchanges.flatMap((x) => {
-            const key = keys.pending(x.ticket);
-            return [
-              redis.hset(key, 'd', JSON.stringify(x), 's', x.source),
-              redis.pexpire(key, Math.max(x.deadline - now, 0) + GRACE_MS),
-              redis.zadd(keys.pendingDeadlines, x.deadline, x.ticket),
-            ];
-          }),
-        );
+        // One scripted call per exchange on its own key, and one ZADD for the chunk on the deadline
+        // index: each command touches one key, as Redis Cluster demands, all in one round trip.
+        const deadlines: Array<number | string> = [];
+        const writes = exchanges.map((x) => {
+          deadlines.push(x.deadline, x.ticket);
+          return redis.bcssPutPending(keys.pending(x.ticket), JSON.stringify(x), x.source, String(Math.max(x.deadline - now, 0) + GRACE_MS));
+        });
+        await Promise.all([...writes, redis.zadd(keys.pendingDeadlines, ...deadlines)]);
       });
     },
 
