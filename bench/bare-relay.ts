@@ -29,15 +29,17 @@ export interface BareRelayOptions {
   readonly partitionsConsumedConcurrently?: number;
 }
 
+/** The relay's transform: every message to the topic `target` names, key, value and headers unchanged. */
+const forward =
+  (target: (message: InMessage) => string) =>
+  async (messages: readonly InMessage[]): Promise<ChunkResult> => ({
+    records: messages.map((message) => ({ topic: target(message), key: message.key, value: message.value, headers: message.headers })),
+  });
+
 export async function startBareRelay(options: BareRelayOptions): Promise<RunningPipeline> {
   const { topics } = options;
   const sourceTopics = new Map(options.sources.map((source) => [source, topics.sourceRequests(source)]));
   const repliesTopic = topics.replies(options.repliesTo);
-  const forward =
-    (target: (message: InMessage) => string) =>
-    async (messages: readonly InMessage[]): Promise<ChunkResult> => ({
-      records: messages.map((message) => ({ topic: target(message), key: message.key, value: message.value, headers: message.headers })),
-    });
   const toSource = (message: InMessage): string => {
     const topic = sourceTopics.get(message.headers[SOURCE_HEADER] ?? '');
     if (topic === undefined) throw new Error(`relay: no source topic for header ${SOURCE_HEADER}=${message.headers[SOURCE_HEADER]}`);
@@ -76,4 +78,25 @@ export async function startBareRelay(options: BareRelayOptions): Promise<Running
     throw error;
   }
   return { stop: async () => void (await Promise.allSettled(started.map((p) => p.stop()))) };
+}
+
+export interface OneHopRelayOptions {
+  readonly client: KafkaClient;
+  readonly logger: Logger;
+  /** Consumer group and prefix of the transactional ids. */
+  readonly instanceName: string;
+  readonly input: string;
+  readonly output: string;
+}
+
+/** One hop of the bare relay, input topic to output topic: the switch's side of the one-hop comparison. */
+export function startOneHopRelay(options: OneHopRelayOptions): Promise<RunningPipeline> {
+  return runTransactionalPipeline({
+    client: options.client,
+    groupId: options.instanceName,
+    topics: [options.input],
+    transactionalIdPrefix: options.instanceName,
+    logger: options.logger,
+    transform: forward(() => options.output),
+  });
 }

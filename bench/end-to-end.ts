@@ -8,6 +8,7 @@ import { redisKeys } from '../src/store/keys.js';
 import { cpuReport, round, sampleCpu, type CpuReport, type CpuSample } from './cpu-accounting.js';
 import { LoadGenerator, type PhaseHooks, type PhaseResult, type Target } from './load-generator.js';
 import type { LoadPlan } from './load-plan.js';
+import { waitForTopics } from './environment.js';
 import { onInterrupt } from './interrupt.js';
 import { deleteKeysByPrefix } from './redis-cleanup.js';
 import { startWorker, type WorkerHandle } from './workers.js';
@@ -87,9 +88,7 @@ export async function runEndToEnd(runtime: Runtime, options: EndToEndOptions): P
   try {
     progress(`${target}: creating ${specs.length} topics under ${prefix}.*`);
     await admin.ensureTopics(specs);
-    // Just created, partitions have no leader the broker will name for a moment: wait until every
-    // topic answers an offsets request (retried), or the workers' first metadata request fails.
-    for (const spec of specs) await admin.topicOffsets(spec.topic);
+    await waitForTopics(admin, specs.map((s) => s.topic));
     if (target === 'gateway') {
       // Written as a rebuild from the changelog writes it (src/gateway/directory-rebuild.ts): the
       // directory pipeline would take minutes for what is set-up, not measurement.

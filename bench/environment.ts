@@ -1,6 +1,7 @@
 import { cpus, release, totalmem, type } from 'node:os';
 import { createRuntime, RuntimeError, type Runtime } from '../src/app/runtime.js';
 import type { Logger } from '../src/logging/logger.js';
+import type { KafkaAdmin } from '../src/messaging/kafka-client.js';
 import { stackStatus } from '../src/stack/local-stack.js';
 
 /**
@@ -80,4 +81,23 @@ export function machineInfo(runtime: Runtime, redisVersion: string): MachineInfo
     stack: runtime.source,
     sharedCores: true,
   };
+}
+
+/**
+ * Just created, partitions have no leader the broker will name for a moment — longer on a machine
+ * busy with other work: waits until every topic answers an offsets request, or the first metadata
+ * request of a worker fails.
+ */
+export async function waitForTopics(admin: KafkaAdmin, topics: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.topicOffsets(topic);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+    }
+  }
 }

@@ -3,7 +3,9 @@ import type { DirectoryScaleResult } from './directory-scale.js';
 import type { EndToEndResult, MeasuredPhase } from './end-to-end.js';
 import type { MachineInfo } from './environment.js';
 import type { MicroReport } from './micro.js';
+import type { OneHopResult } from './one-hop.js';
 import type { ProfileSummary } from './profile-summary.js';
+import type { Spread } from './repetitions.js';
 
 /** The human-readable side of a run, on stdout (progress goes to stderr, the JSON to a file). */
 export interface ReportInput {
@@ -17,6 +19,12 @@ export interface ReportInput {
   /** Set when the run departs from the switch as shipped (an experiment's options). */
   readonly experiment: string | null;
   readonly end_to_end: { readonly baseline: EndToEndResult | null; readonly gateway: EndToEndResult | null };
+  readonly repeat: number;
+  /** Every figure of the summary over the repetitions. */
+  readonly spreads: Readonly<Record<string, Spread>>;
+  /** Medians over the repetitions, by window, then by process. */
+  readonly cpu_ms_per_exchange: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
+  readonly one_hop: { readonly backlog: number; readonly value_bytes: number; readonly partitions: number; readonly peer: OneHopResult | null; readonly relay: OneHopResult | null };
   readonly micro: MicroReport | null;
   readonly directory: DirectoryScaleResult | null;
   readonly profile: ProfileSummary | null;
@@ -52,6 +60,7 @@ export function printReport(result: ReportInput): void {
   const gt = phase(gateway, 'throughput');
   const bl = phase(baseline, 'latency');
   const gl = phase(gateway, 'latency');
+  if (result.repeat > 1 && (bt || gt || bl || gl)) out.push(`First of ${result.repeat} repetitions (the ratio: median of the repetitions'; every figure's median and spread below):\n`);
   if (bt || gt || bl || gl) out.push(
     table(
       ['end to end', 'baseline (bare relay)', 'gateway', 'gateway / baseline'],
@@ -84,6 +93,42 @@ export function printReport(result: ReportInput): void {
   }
   const retries = (p: MeasuredPhase | null) => Object.entries(p?.concurrent_transaction_retries ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '—';
   if (bt || gt || bl || gl) out.push(`Transaction steps retried after CONCURRENT_TRANSACTIONS, throughput / latency window: baseline ${retries(bt)} / ${retries(bl)}; gateway ${retries(gt)} / ${retries(gl)}`);
+
+  const hop = result.one_hop;
+  if (hop.peer || hop.relay) {
+    const s = result.spreads;
+    const m = (name: string, digits = 0) => {
+      const f = s[name];
+      return f?.median === null || f === undefined ? '—' : result.repeat > 1 ? `${n(f.median, digits)} (${n(f.min, digits)}–${n(f.max, digits)})` : n(f.median, digits);
+    };
+    const cpu = (window: string, process: string) => n(result.cpu_ms_per_exchange[window]?.[process], 4);
+    out.push(`\nOne hop, ${hop.partitions} partitions, ${hop.value_bytes} B values, exactly once (median${result.repeat > 1 ? ` of ${result.repeat}, min–max` : ''}):\n`);
+    out.push(
+      table(
+        ['one hop', 'Kafka Streams EOS v2 (peer)', 'transactional pipeline (relay)'],
+        [
+          [`drain of ${n(hop.backlog)} values (/s)`, m('peer_drain_eps'), m('relay_drain_eps')],
+          ['  CPU ms per value: relay process / broker / whole machine', `${cpu('peer_drain', 'peer')} / ${cpu('peer_drain', 'kafka')} / ${cpu('peer_drain', 'machine')}`, `${cpu('relay_drain', 'relay')} / ${cpu('relay_drain', 'kafka')} / ${cpu('relay_drain', 'machine')}`],
+          [`latency p50 at ${result.latency_rate}/s (ms)`, m('peer_p50_ms', 1), m('relay_hop_p50_ms', 1)],
+          [`latency p99 at ${result.latency_rate}/s (ms)`, m('peer_p99_ms', 1), m('relay_hop_p99_ms', 1)],
+          ['  CPU ms per value: relay process / broker / whole machine', `${cpu('peer_latency', 'peer')} / ${cpu('peer_latency', 'kafka')} / ${cpu('peer_latency', 'machine')}`, `${cpu('relay_latency', 'relay')} / ${cpu('relay_latency', 'kafka')} / ${cpu('relay_latency', 'machine')}`],
+          ['CONCURRENT_TRANSACTIONS in the drain', '—', m('relay_drain_concurrent_transactions')],
+          ['duplicates (drain / latency), first repetition', `${n(hop.peer?.drain?.duplicates)} / ${n(hop.peer?.latency?.duplicates)}`, `${n(hop.relay?.drain?.duplicates)} / ${n(hop.relay?.latency?.duplicates)}`],
+        ],
+      ),
+    );
+  }
+  if (result.repeat > 1) {
+    out.push(`\nEvery figure over the ${result.repeat} repetitions (median, min, max, each repetition's):\n`);
+    out.push(
+      table(
+        ['figure', 'median', 'min', 'max', 'values'],
+        Object.entries(result.spreads)
+          .filter(([, f]) => f.median !== null)
+          .map(([name, f]) => [name, n(f.median, 3), n(f.min, 3), n(f.max, 3), f.values.map((v) => n(v, 3)).join(', ')]),
+      ),
+    );
+  }
 
   if (result.micro) {
     out.push('\nMicro-benchmarks (one core, median of 5 rounds):\n');

@@ -3,7 +3,7 @@
  * they do in production: one Node event loop cannot carry a switch, three sources and the load that
  * drives them without each slowing the others. Parent and worker talk over the IPC channel.
  */
-export type WorkerRole = 'gateway' | 'relay' | 'simulators';
+export type WorkerRole = 'gateway' | 'relay' | 'simulators' | 'one-hop-relay';
 
 export interface WorkerConfig {
   readonly role: WorkerRole;
@@ -21,6 +21,8 @@ export interface WorkerConfig {
    * is the experiment of bench/concurrent-pipelines.ts (relay, gateway stages and simulators alike).
    */
   readonly pipelineConcurrency: number;
+  /** One-hop relay only: the topic it reads and the topic it writes. */
+  readonly hop?: { readonly input: string; readonly output: string };
 }
 
 export type ParentMessage =

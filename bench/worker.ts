@@ -10,7 +10,7 @@ import { createSyntheticPopulation } from '../src/sources/synthetic-population.j
 import { createDirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
 import { createPendingStore } from '../src/store/pending-store.js';
-import { startBareRelay } from './bare-relay.js';
+import { startBareRelay, startOneHopRelay } from './bare-relay.js';
 import { createBenchLogger } from './bench-logger.js';
 import { startConcurrentExchangeStages, startConcurrentSimulators } from './concurrent-pipelines.js';
 import { WORKER_CONFIG_VARIABLE, type ParentMessage, type WorkerConfig, type WorkerMessage, type WorkerStats } from './worker-protocol.js';
@@ -82,6 +82,9 @@ async function start(cfg: WorkerConfig): Promise<{ stop(): Promise<void> }> {
         sources: cfg.relaySources,
         partitionsConsumedConcurrently: cfg.pipelineConcurrency,
       });
+    case 'one-hop-relay':
+      if (cfg.hop === undefined) throw new Error('a one-hop relay needs its input and output topics');
+      return startOneHopRelay({ client: runtime.client, logger, instanceName: `${cfg.prefix}.relay`, input: cfg.hop.input, output: cfg.hop.output });
     case 'simulators':
       if (cfg.pipelineConcurrency > 1) {
         return startConcurrentSimulators({
