@@ -25,7 +25,7 @@ function exchange(i: number, now: number, source = 'onss'): PendingExchange {
     deliberationVersion: 'v1',
     purpose: 'pab-assistant',
     legalBasis: 'Deliberation 10/012',
-    retention: { kind: 'years', years: 5 },
+    retention: { kind: 'duration', duration: 'P5Y', paragraphs: '§10', text: 'five years' },
     subjectNiss: '85073003328',
     employer: { kind: 'ONSS', id: '100012345' },
     employerCategory: null,
@@ -41,7 +41,7 @@ function exchange(i: number, now: number, source = 'onss'): PendingExchange {
     forwardedAt: now,
     deadline: now + 30_000 + i,
     replyKey: `k-${i}`,
-  } as PendingExchange;
+  };
 }
 
 describe('pending store on Redis', () => {
