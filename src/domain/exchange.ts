@@ -295,6 +295,37 @@ export interface ComposedAnswer {
   readonly removedFields: readonly string[];
   readonly removedRows: RemovedRows;
   readonly removedUnknown: readonly string[];
+  /**
+   * The filtered payload equals the source's, value for value: the filter took nothing away (no row, no
+   * block, no field, nothing unknown) and nulled nothing that held a value.
+   */
+  readonly unchanged: boolean;
+}
+
+/**
+ * Structural equality of two decoded payloads: same keys, same arrays, same primitives, same bytes.
+ * Anything it does not know how to compare counts as different.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  const protoA = Object.getPrototypeOf(a) as unknown;
+  if ((protoA !== Object.prototype && protoA !== null) || Object.getPrototypeOf(b) !== protoA) return false;
+  const keysA = Object.keys(a);
+  if (keysA.length !== Object.keys(b).length) return false;
+  for (const k of keysA) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -349,6 +380,7 @@ export function composeAnswer(service: ServiceDefinition, rules: AnswerRules, so
       removedFields: [],
       removedRows: filtered.removedRows,
       removedUnknown: [],
+      unchanged: false,
     };
   }
   const delivered = presentBlocks(service, filtered.payload);
@@ -362,6 +394,7 @@ export function composeAnswer(service: ServiceDefinition, rules: AnswerRules, so
     removedFields: functional.length > 0 ? filtered.removedFields : [],
     removedRows: filtered.removedRows,
     removedUnknown: filtered.removedUnknown,
+    unchanged: sameValue(sourcePayload, filtered.payload),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Catalogue, ServiceDefinition } from '../domain/catalogue.js';
-import { composeAnswer, listSubjects, retainUntilFor } from '../domain/exchange.js';
+import { composeAnswer, listSubjects, retainUntilFor, type ComposedAnswer } from '../domain/exchange.js';
 import { refusal, type Refusal } from '../domain/refusal-codes.js';
 import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
 import { deadLetter } from '../contract/dead-letters.js';
@@ -203,6 +203,8 @@ interface SourcePayload {
   readonly service: ServiceDefinition;
   readonly recordName: string;
   readonly payload: unknown;
+  /** The source's bytes, decoded into `payload` by the current schema of `recordName`. */
+  readonly bytes: Buffer;
 }
 
 /** The service's payload record, decoded; anything else is the source's error. */
@@ -222,7 +224,17 @@ function readSourcePayload(steps: ReplySteps, exchange: PendingExchange, reply: 
     log.warn({ ticket: exchange.ticket, source: exchange.source, err: payload }, 'the source payload could not be decoded');
     return refusal('SOURCE_ERROR', 'the authentic source answered with a payload the switch could not read');
   }
-  return { service, recordName, payload };
+  return { service, recordName, payload, bytes: reply.payload };
+}
+
+/**
+ * The payload delivered: the source's own bytes when the filter took nothing away and they were
+ * written with the schema the switch writes (the one the requester reads) — they decode to exactly
+ * the filtered value, so encoding it again would only cost time; otherwise the filtered value encoded.
+ */
+function deliveredBytes(steps: ReplySteps, source: SourcePayload, composed: ComposedAnswer): Buffer {
+  if (composed.unchanged && steps.codec.isCurrentWriter(source.recordName, source.bytes)) return source.bytes;
+  return steps.codec.encode(source.recordName, composed.payload);
 }
 
 /** The source's payload filtered again: a source is never trusted to minimise. */
@@ -262,7 +274,7 @@ function filteredAnswer(steps: ReplySteps, exchange: PendingExchange, source: So
   return {
     status: 'OK',
     message: withheld.length > 0 ? `delivered; ${withheld.join(' and ')} not authorized were withheld` : 'delivered',
-    payload: steps.codec.encode(recordName, composed.payload),
+    payload: deliveredBytes(steps, source, composed),
     deliveredBlocks: composed.deliveredBlocks,
     removedBlocks: composed.removedBlocks,
     removedFields: composed.removedFields,

@@ -226,6 +226,8 @@ export interface AvroCodec {
   tryDecode<T = unknown>(recordName: string, bytes: Buffer | null | undefined): T | CodecError;
   /** Names the record whose (any version's) fingerprint heads these bytes, or null. */
   recordNameOf(bytes: Buffer): string | null;
+  /** True when these bytes are headed by the fingerprint of this record's current schema, the one `encode` writes. */
+  isCurrentWriter(recordName: string, bytes: Buffer): boolean;
   type(recordName: string): avro.Type;
   fingerprint(recordName: string): Buffer;
 }
@@ -348,6 +350,10 @@ export function createAvroCodec(options: { current: readonly unknown[]; history?
       } catch {
         return null;
       }
+    },
+
+    isCurrentWriter(recordName, bytes) {
+      return bytes.length >= HEADER_LENGTH && bytes[0] === 0xc3 && bytes[1] === 0x01 && currentOf(recordName).fingerprint.equals(bytes.subarray(2, HEADER_LENGTH));
     },
 
     type: (recordName) => currentOf(recordName).type,

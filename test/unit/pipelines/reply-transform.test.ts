@@ -8,8 +8,14 @@
  * the grant), its audit record, the records a list adds per person, the dead letters; and what happens
  * to the pending exchange (claimed, and forgotten only after the commit).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { composeAnswer } from '../../../src/domain/exchange.js';
+import { parseSchema } from '../../../src/messaging/avro-codec.js';
+import { fingerprintBytes } from '../../../src/messaging/crc64-avro.js';
+import type { PendingExchange } from '../../../src/store/pending-store.js';
 import { fieldsOf } from '../../../src/domain/catalogue.js';
 import { REFUSAL_CODES } from '../../../src/domain/refusal-codes.js';
 import type { ReplyRecord, RequestRecord } from '../../../src/contract/exchange-records.js';
@@ -19,7 +25,7 @@ import { silentLogger } from '../../../src/logging/logger.js';
 import type { InMessage } from '../../../src/messaging/kafka-client.js';
 import { makeNiss } from '../../../src/sources/synthetic-population.js';
 import { createMemoryDirectoryStore, createMemoryPendingStore } from '../../../src/store/memory-stores.js';
-import { fixture } from '../support/gateway-config.js';
+import { SCHEMAS_DIR, fixture } from '../support/gateway-config.js';
 import {
   EMPLOYER_A,
   EMPLOYER_B,
@@ -377,5 +383,95 @@ describe('replyTransform: any bytes on a source’s replies topic', () => {
     );
     // None of it touched the open exchange.
     expect(sw.pending.claimantOf(ticket)).toBeNull();
+  });
+});
+
+describe('replyTransform: the source’s own bytes when the filter takes nothing away', () => {
+  const identification = catalogue.services.get('identification')!;
+  const dmfaRecord = payloadRecords.get('dmfa') as string;
+
+  /** The value the requester must get: the source's answer, decoded, filtered by the rules the switch kept. */
+  function filteredFor(sw: ReturnType<typeof exchangeSwitch>, ticket: string, service: string, sourceBytes: Buffer): Obj {
+    const x = JSON.parse(sw.pending.storedJson(ticket) as string) as PendingExchange;
+    return composeAnswer(catalogue.services.get(service)!, { ...x }, codec.decode(payloadRecords.get(service) as string, sourceBytes)).payload;
+  }
+
+  it('property: for any answer and any blocks asked, the delivered bytes decode to exactly the filtered value; the source’s bytes only when nothing was withheld', async () => {
+    const template = fixture('identification.json');
+    const blockIds = [...identification.blocks.values()].filter((b) => !b.technical).map((b) => b.id);
+    const topFields = Object.keys(template).filter((k) => k !== 'niss');
+    let shortcut = 0;
+    let encoded = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(fc.subarray(blockIds, { minLength: 1 }), { nil: null }),
+        fc.subarray(topFields),
+        async (requestedBlocks, emptied) => {
+          const answer: Obj = { ...template };
+          // A block the source leaves out is null, or an empty list.
+          for (const k of emptied) answer[k] = Array.isArray(template[k]) ? [] : null;
+          const sw = exchangeSwitch();
+          const { ticket } = await sw.open(requestRecord({ requester: 'onva', service: 'identification', subjectNiss: WORKER, requestedBlocks }), topics.consultationRequests('onva'));
+          const bytes = payloadBytes('identification', answer);
+          const expected = filteredFor(sw, ticket, 'identification', bytes);
+          const out = await sw.answer(sourceReplyMessage('bcss-registers', { ticket, status: 'OK', payload: bytes }));
+          const { reply } = answered(out, topics.consultations('onva'));
+          if (reply.status !== 'OK') return;
+          expect(decodedPayload(reply, 'identification')).toEqual(expected);
+          if ((reply.payload as Buffer).equals(bytes)) {
+            shortcut++;
+            expect(reply.removedBlocks).toEqual([]);
+            expect(reply.removedFields).toEqual([]);
+          } else {
+            encoded++;
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+    // Both ways were taken: an answer of only what was asked, and one the filter had to cut.
+    expect(shortcut).toBeGreaterThan(0);
+    expect(encoded).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a field the grant does not name never passes: an answer holding nothing but it and the granted ones is re-encoded, the field null', async () => {
+    const sw = exchangeSwitch();
+    const { ticket } = await sw.open(vaphDmfa());
+    // What 10/012 delivers of the fixture, sent back as the whole answer: nothing to take away.
+    const first = await sw.answer(sourceReplyMessage('onss', { ticket, status: 'OK', payload: payloadBytes('dmfa', fixture('dmfa.json')) }));
+    const delivered = decodedPayload<{ employerDeclarations: Obj[] }>(answered(first, topics.replies(MAGDA)).reply, 'dmfa');
+    const exact = await sw.open(vaphDmfa());
+    const exactBytes = payloadBytes('dmfa', delivered);
+    const again = answered(await sw.answer(sourceReplyMessage('onss', { ticket: exact.ticket, status: 'OK', payload: exactBytes })), topics.replies(MAGDA)).reply;
+    expect(again.payload?.equals(exactBytes)).toBe(true);
+    expect(again.removedFields).toEqual([]);
+    // The same answer with one value the grant withholds (the natural person's name): never the source's bytes.
+    const person = (delivered.employerDeclarations[0]!.naturalPersons as Obj[])[0]!;
+    const leaking = structuredClone(delivered);
+    ((leaking.employerDeclarations[0]!.naturalPersons as Obj[])[0] as Obj).lastName = 'Peeters';
+    const leak = await sw.open(vaphDmfa());
+    const leakBytes = payloadBytes('dmfa', leaking);
+    const cut = answered(await sw.answer(sourceReplyMessage('onss', { ticket: leak.ticket, status: 'OK', payload: leakBytes })), topics.replies(MAGDA)).reply;
+    expect(cut.payload?.equals(leakBytes)).toBe(false);
+    expect(cut.removedFields).toEqual(['dmfa.natural-person.lastName']);
+    expect(person.lastName).toBeNull();
+    expect(decodedPayload(cut, 'dmfa')).toEqual(delivered);
+  });
+
+  it('bytes an older schema wrote are re-encoded with the one the requester reads, even when nothing is withheld', async () => {
+    const sw = exchangeSwitch();
+    const { ticket } = await sw.open(vaphDmfa());
+    const first = await sw.answer(sourceReplyMessage('onss', { ticket, status: 'OK', payload: payloadBytes('dmfa', fixture('dmfa.json')) }));
+    const delivered = decodedPayload<Obj>(answered(first, topics.replies(MAGDA)).reply, 'dmfa');
+    const v1 = parseSchema(JSON.parse(readFileSync(join(SCHEMAS_DIR, 'history', 'dmfa-payload-v1.avsc'), 'utf8')));
+    expect(v1.isValid(delivered)).toBe(true);
+    const v1Bytes = Buffer.concat([Buffer.from([0xc3, 0x01]), fingerprintBytes(JSON.stringify(v1.schema())), v1.toBuffer(delivered)]);
+    expect(codec.isCurrentWriter(dmfaRecord, v1Bytes)).toBe(false);
+    const older = await sw.open(vaphDmfa());
+    const reply = answered(await sw.answer(sourceReplyMessage('onss', { ticket: older.ticket, status: 'OK', payload: v1Bytes })), topics.replies(MAGDA)).reply;
+    expect(reply.status).toBe('OK');
+    expect(reply.payload?.equals(v1Bytes)).toBe(false);
+    expect(codec.isCurrentWriter(dmfaRecord, reply.payload as Buffer)).toBe(true);
+    expect(decodedPayload(reply, 'dmfa')).toEqual(delivered);
   });
 });
