@@ -68,6 +68,14 @@ export interface Settings extends PrincipalConnectionSettings {
     /** BCSS_AUDIT_VERIFY_KEY: the public key `audit verify` checks with (PEM). */
     readonly verifyKey: string | null;
   };
+  readonly auditIndex: {
+    /** BCSS_AUDIT_INDEX_URL (postgres://…); null: the local stack's PostgreSQL when it has one, else no index. */
+    readonly url: string | null;
+    /** BCSS_AUDIT_INDEX_KEY: the HMAC key of the index's subjects (hex). */
+    readonly key: string | null;
+    /** BCSS_AUDIT_INDEX_KEY_FILE; null: on the local stack, `<stack dir>/audit-index.key`. */
+    readonly keyFile: string | null;
+  };
   readonly log: {
     /** LOG_LEVEL; null: each command's own default. */
     readonly level: LogLevel | null;
@@ -184,6 +192,11 @@ const ENVIRONMENT = z.object({
   BCSS_AUDIT_SEAL_KEY: variable('BCSS_AUDIT_SEAL_KEY', null, text),
   BCSS_AUDIT_SEAL_KEY_FILE: variable('BCSS_AUDIT_SEAL_KEY_FILE', null, text),
   BCSS_AUDIT_VERIFY_KEY: variable('BCSS_AUDIT_VERIFY_KEY', null, text),
+  BCSS_AUDIT_INDEX_URL: variable('BCSS_AUDIT_INDEX_URL', null, (value) =>
+    /^postgres(?:ql)?:\/\/[^\s]+$/.test(value) ? { ok: true, value } : { ok: false, rule: 'a postgres:// URL', shown: value.replace(/:[^:@/]*@/, ':***@') },
+  ),
+  BCSS_AUDIT_INDEX_KEY: variable('BCSS_AUDIT_INDEX_KEY', null, text),
+  BCSS_AUDIT_INDEX_KEY_FILE: variable('BCSS_AUDIT_INDEX_KEY_FILE', null, text),
   LOG_LEVEL: variable('LOG_LEVEL', null, oneOf(LOG_LEVELS, LOG_LEVELS.join(', '))),
   LOG_FORMAT: variable('LOG_FORMAT', null, oneOf(['json', 'pretty'] as const, 'json or pretty')),
   NO_COLOR: variable('NO_COLOR', false, () => ({ ok: true, value: true })),
@@ -233,6 +246,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       consultationMs: e.BCSS_CONSULTATION_RETENTION_MS,
     },
     audit: { sealKey: e.BCSS_AUDIT_SEAL_KEY, sealKeyFile: e.BCSS_AUDIT_SEAL_KEY_FILE, verifyKey: e.BCSS_AUDIT_VERIFY_KEY },
+    auditIndex: {
+      url: e.BCSS_AUDIT_INDEX_URL,
+      key: e.BCSS_AUDIT_INDEX_KEY,
+      keyFile: e.BCSS_AUDIT_INDEX_KEY_FILE === null ? null : resolve(e.BCSS_AUDIT_INDEX_KEY_FILE),
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT, color: !e.NO_COLOR },
     principalPasswords,
   });

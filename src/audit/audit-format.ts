@@ -9,6 +9,7 @@
  */
 import { formatNiss } from '../domain/niss.js';
 import type { PeriodRecord } from '../contract/exchange-records.js';
+import type { IndexedSearchResult } from './audit-index.js';
 import type { AuditEntry, AuditSearchResult } from './audit-search.js';
 
 const NONE = '—';
@@ -128,6 +129,10 @@ export function detailLine(entry: AuditEntry): string {
 // The search report
 
 const SEARCH_COLUMNS = ['when (UTC)', 'what', 'institution', 'service (source)', 'deliberation', 'purpose', 'outcome'];
+/** Through the index, each record also says whether a verified seal covers its bytes. */
+const INDEXED_COLUMNS = [...SEARCH_COLUMNS, 'seal'];
+
+const throughIndex = (result: AuditSearchResult | IndexedSearchResult): result is IndexedSearchResult => 'via' in result && result.via === 'index';
 
 function searchRow(entry: AuditEntry): string[] {
   return [
@@ -175,7 +180,7 @@ function scopeLine(result: AuditSearchResult): string {
  * The report: a heading naming the person and the scope, one row per record (oldest first) with a
  * detail line under it, then who consulted how often and how the trail was read.
  */
-export function formatSearchReport(result: AuditSearchResult): string {
+export function formatSearchReport(result: AuditSearchResult | IndexedSearchResult): string {
   const out: string[] = [];
   out.push(`Audit trail of NISS ${formatNiss(result.niss) ?? result.niss}: who consulted this person's data, when, for which purpose, under which deliberation.`);
   out.push(scopeLine(result));
@@ -183,14 +188,16 @@ export function formatSearchReport(result: AuditSearchResult): string {
   if (result.records.length === 0) {
     out.push('No record.');
   } else {
-    const rows = result.records.map(searchRow);
-    const widths = SEARCH_COLUMNS.map((c, i) => Math.max(width(c), ...rows.map((r) => width(r[i] ?? ''))));
+    const indexed = throughIndex(result);
+    const columns = indexed ? INDEXED_COLUMNS : SEARCH_COLUMNS;
+    const rows = indexed ? result.records.map((r) => [...searchRow(r), r.seal]) : result.records.map(searchRow);
+    const widths = columns.map((c, i) => Math.max(width(c), ...rows.map((r) => width(r[i] ?? ''))));
     const line = (cells: readonly string[]) =>
       cells
         .map((cell, i) => (i === cells.length - 1 ? cell : padEnd(cell, widths[i] ?? 0)))
         .join(GAP)
         .trimEnd();
-    out.push(line(SEARCH_COLUMNS));
+    out.push(line(columns));
     out.push(line(widths.map((w) => '-'.repeat(w))));
     const indent = ' '.repeat((widths[0] ?? 0) + GAP.length);
     result.records.forEach((entry, i) => {
@@ -206,11 +213,29 @@ export function formatSearchReport(result: AuditSearchResult): string {
     const places = result.undecodable.map((u) => `${u.partition}:${u.offset}`).join(', ');
     out.push(`WARNING: ${plural(result.undecodable.length, 'message')} keyed by this person could not be read as audit records (partition:offset ${places}); the report leaves them out.`);
   }
-  out.push(
-    `Read partition ${result.partition} of ${result.partitions} (offsets ${result.startOffset}..${result.endOffset}): ` +
-      `${plural(result.scanned, 'record')} compared in ${(result.durationMs / 1000).toFixed(1)} s.`,
-  );
+  if (throughIndex(result)) out.push(...indexLines(result));
+  else {
+    out.push(
+      `Read partition ${result.partition} of ${result.partitions} (offsets ${result.startOffset}..${result.endOffset}): ` +
+        `${plural(result.scanned, 'record')} compared in ${(result.durationMs / 1000).toFixed(1)} s.`,
+    );
+  }
   return `${out.join('\n')}\n`;
+}
+
+function indexLines(result: IndexedSearchResult): string[] {
+  const out: string[] = [];
+  const unsealed = result.records.filter((r) => r.seal !== 'SEALED');
+  if (unsealed.length > 0) out.push(`WARNING: ${plural(unsealed.length, 'record')} not covered by a verified seal: ${tally(unsealed.map((r) => r.seal))}.`);
+  if (result.missing.length > 0) {
+    out.push(`WARNING: the index names ${plural(result.missing.length, 'record')} the audit topic no longer has (partition:offset ${result.missing.map((m) => `${m.partition}:${m.offset}`).join(', ')}).`);
+  }
+  const lag = `${result.indexLag.reduce((sum, p) => sum + p.lag, 0).toLocaleString('en-US')} (transaction markers included)`;
+  out.push(
+    `Found through the audit index: ${plural(result.indexRows, 'row')}, ${plural(result.scanned, 'record')} read from Kafka by offset, ` +
+      `in ${(result.durationMs / 1000).toFixed(1)} s; records not indexed yet when searched: ${lag}.`,
+  );
+  return out;
 }
 
 function entryJson(entry: AuditEntry, niss: (n: string | null) => string | null) {
@@ -240,14 +265,15 @@ function entryJson(entry: AuditEntry, niss: (n: string | null) => string | null)
 }
 
 /** The report as JSON: the same records, times in ISO 8601. */
-export function searchReportJson(result: AuditSearchResult): string {
+export function searchReportJson(result: AuditSearchResult | IndexedSearchResult): string {
+  const indexed = throughIndex(result);
   return JSON.stringify(
     {
       niss: result.niss,
       from: result.from === null ? null : new Date(result.from).toISOString(),
       to: result.to === null ? null : new Date(result.to).toISOString(),
       requester: result.requester,
-      records: result.records.map((r) => entryJson(r, (n) => n)),
+      records: indexed ? result.records.map((r) => ({ ...entryJson(r, (n) => n), seal: r.seal })) : result.records.map((r) => entryJson(r, (n) => n)),
       matched: result.records.length,
       partition: result.partition,
       partitions: result.partitions,
@@ -256,6 +282,7 @@ export function searchReportJson(result: AuditSearchResult): string {
       endOffset: result.endOffset,
       undecodable: result.undecodable,
       durationMs: result.durationMs,
+      ...(indexed ? { via: 'index', indexRows: result.indexRows, missing: result.missing, indexLag: result.indexLag } : { via: 'scan' }),
     },
     null,
     2,

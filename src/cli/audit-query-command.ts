@@ -2,15 +2,22 @@
  * `bcss audit search` and `bcss audit tail`, connected as an auditor principal (`--as`, default
  * `auditor`; `dpo` is the other one): only auditors may read the audit trail.
  *
- *   bcss audit search --niss N [--from DAY|INSTANT] [--to DAY|INSTANT] [--requester I] [--json]
+ *   bcss audit search --niss N [--from DAY|INSTANT] [--to DAY|INSTANT] [--requester I] [--json] [--scan]
  *   bcss audit tail [--requester I] [--service S] [--outcome O] [--event E] [--json]
  *
+ * With an audit index configured (BCSS_AUDIT_INDEX_URL, or the local stack's PostgreSQL) and built by
+ * `bcss audit index`, the search finds the records there, reads exactly those from Kafka and adds
+ * whether a verified seal covers each; `--scan`, or an index no indexer has filled, reads the
+ * person's partition instead.
  * The search prints the person's full NISS: it is the report the person asked for. The tail masks it.
  * Search: exit 0 with the report (even an empty one), 1 when there is none (bad input, no access, the
  * time bound hit). Tail: runs until Ctrl-C (exit 0), 1 when it cannot start.
  */
 import type { Command } from 'commander';
-import { loadSettings, settingsLogger } from '../app/settings.js';
+import { auditIndexConfig, auditIndexPool } from '../app/audit-index-config.js';
+import { loadSettings, sealKeySources, settingsLogger } from '../app/settings.js';
+import { AuditIndexError, searchAuditIndex } from '../audit/audit-index.js';
+import { loadVerifyKey } from '../audit/seal-key.js';
 import { formatSearchReport, formatTailLine, parseTimeBound, searchReportJson, tailJson } from '../audit/audit-format.js';
 import { AuditSearchTimeoutError, searchAudit } from '../audit/audit-search.js';
 import { tailAudit, type AuditTailFilter } from '../audit/audit-tail.js';
@@ -42,6 +49,8 @@ export interface AuditSearchCommandOptions {
   readonly json?: boolean;
   readonly as: string;
   readonly timeout: string;
+  /** Read the person's partition even when an index is configured. */
+  readonly scan?: boolean;
 }
 
 export interface AuditTailCommandOptions {
@@ -56,7 +65,9 @@ export interface AuditTailCommandOptions {
 export class InputError extends Error {}
 
 export function explain(error: unknown, principal: string): string {
-  if (error instanceof InputError || error instanceof PrincipalConnectionError || error instanceof AuditSearchTimeoutError) return error.message;
+  if (error instanceof InputError || error instanceof PrincipalConnectionError || error instanceof AuditSearchTimeoutError || error instanceof AuditIndexError) {
+    return error.message;
+  }
   if (error instanceof MessagingError) {
     if (error.type === 'SASL_AUTHENTICATION_FAILED') return `Kafka did not accept the credentials of ${principal}: ${error.message}`;
     if (error.accessDenied || error.type === 'KafkaJSGroupCoordinatorNotFound') {
@@ -150,15 +161,32 @@ export async function runAuditSearchCommand(options: AuditSearchCommandOptions, 
     const query = personQuery(options);
     institution(options.requester, '--requester');
     const { client, topics, logger } = connect(principal, io);
-    const result = await searchAudit({
+    const codec = loadAvroCodec(SCHEMA_DIR);
+    const settings = loadSettings(io.env);
+    const search = {
       client,
-      codec: loadAvroCodec(SCHEMA_DIR),
+      codec,
       topics,
       ...query,
       ...(options.requester === undefined ? {} : { requester: options.requester }),
       principal,
       logger,
-    });
+    };
+    const index = options.scan ? null : auditIndexConfig(settings);
+    if (index) {
+      const pool = auditIndexPool(index, 'bcss-audit-search');
+      try {
+        const result = await searchAuditIndex({ ...search, pool, key: index.key, publicKey: loadVerifyKey(sealKeySources(settings)).publicKey });
+        io.stdout.write(options.json ? `${searchReportJson(result)}\n` : formatSearchReport(result));
+        return AUDIT_EXIT.ok;
+      } catch (error) {
+        if (!(error instanceof AuditIndexError && error.code === 'AUDIT_INDEX_NOT_BUILT')) throw error;
+        io.stderr.write(`bcss audit search: the audit index is configured but not built (${error.message}); reading the partition instead\n`);
+      } finally {
+        await pool.end();
+      }
+    }
+    const result = await searchAudit(search);
     io.stdout.write(options.json ? `${searchReportJson(result)}\n` : formatSearchReport(result));
     return AUDIT_EXIT.ok;
   } catch (error) {
@@ -240,6 +268,7 @@ export function registerAuditQueryCommands(program: Command, io: AuditCommandIo 
     .option('--json', 'print the report as JSON')
     .option('--as <principal>', 'the auditor principal to connect as', 'auditor')
     .option('--timeout <ms>', 'give up (and print no partial report) after this long', '60000')
+    .option('--scan', 'read the person\'s partition even when an audit index is configured')
     .action(async (options: AuditSearchCommandOptions) => {
       process.exit(await runAuditSearchCommand(options, io));
     });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { SettingsError } from '../app/settings.js';
 import { registerAclCommands } from './acl-command.js';
 import { registerAuditExportCommand } from './audit-export-command.js';
+import { registerAuditIndexCommand } from './audit-index-command.js';
 import { registerAuditVerifyCommand } from './audit-verify-command.js';
 import { registerAuditQueryCommands } from './audit-query-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -27,6 +28,7 @@ registerSimulateCommands(program);
 registerAuditVerifyCommand(program);
 registerAuditQueryCommands(program);
 registerAuditExportCommand(program);
+registerAuditIndexCommand(program);
 registerAclCommands(program);
 registerTopicsCommands(program);
 

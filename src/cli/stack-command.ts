@@ -4,11 +4,11 @@ import { clusterStackDown, clusterStackUp, clusterStatus } from '../stack/cluste
 import { stackDown, stackStatus, stackUp, StackError } from '../stack/local-stack.js';
 
 export function registerStackCommands(program: Command): void {
-  const stack = program.command('stack').description('the local real stack: Kafka (KRaft, SASL/SCRAM, ACLs) and Redis (AOF)');
+  const stack = program.command('stack').description('the local real stack: Kafka (KRaft, SASL/SCRAM, ACLs), Redis (AOF) and PostgreSQL (the audit index)');
 
   stack
     .command('up')
-    .description('start the local Kafka broker and Redis (reuses what already runs), then print the connection')
+    .description('start the local Kafka broker, Redis and PostgreSQL (reuses what already runs), then print the connection')
     .option('--cluster', 'a cluster instead: three Kafka nodes (KRaft) and a Redis Cluster of three masters with a replica each')
     .action(async (options: { cluster?: boolean }) => {
       const settings = loadSettings();
@@ -27,6 +27,11 @@ export function registerStackCommands(program: Command): void {
         const what = (flag: boolean) => (flag ? 'started' : 'already running');
         console.log(`kafka  ${result.kafka.brokers.join(',')}  (${what(result.started.kafka)})`);
         console.log(`redis  ${result.redisUrl.replace(/:[^:@/]*@/, ':***@')}  (${what(result.started.redis)})`);
+        console.log(
+          result.auditIndexUrl
+            ? `postgres  ${result.auditIndexUrl.replace(/:[^:@/]*@/, ':***@')}  (${what(result.started.postgres)})`
+            : 'postgres  not installed: no audit index (audit search scans)',
+        );
         console.log(`connection written to ${result.stackDir}/connection.env (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       } catch (error) {
         if (error instanceof StackError) {
@@ -57,6 +62,7 @@ export function registerStackCommands(program: Command): void {
       const state = (pid: number | null) => (pid ? `running (pid ${pid})` : 'stopped');
       console.log(`kafka  ${state(status.kafkaPid)}`);
       console.log(`redis  ${state(status.redisPid)}`);
+      console.log(`postgres  ${state(status.postgresPid)}`);
       const cluster = clusterStatus(stackDir);
       if (!cluster) return;
       for (const k of cluster.kafka) console.log(`cluster kafka node ${k.nodeId} (port ${k.port})  ${state(k.pid)}`);

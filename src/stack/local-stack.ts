@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import { createKafkaClient, type KafkaConnection } from '../messaging/kafka-client.js';
 import { waitForRedis } from '../store/redis-connection.js';
+import { auditIndexKeyPath, postgresDown, postgresPid, postgresUp, readPostgresUrl } from './postgres-stack.js';
 import {
   ALTERNATIVES,
   commandExists,
@@ -50,10 +51,12 @@ export interface StackConnection {
   readonly redisUrl: string;
   readonly credentials: StackCredentials;
   readonly stackDir: string;
+  /** The audit index's database (postgres://…), when the stack runs PostgreSQL. */
+  readonly auditIndexUrl?: string | null;
 }
 
 export interface StackUpResult extends StackConnection {
-  readonly started: { readonly kafka: boolean; readonly redis: boolean };
+  readonly started: { readonly kafka: boolean; readonly redis: boolean; readonly postgres: boolean };
 }
 
 const DEFAULT_PORTS: StackPorts = { kafka: 19092, controller: 19093, redis: 16379 };
@@ -385,7 +388,7 @@ export function addMissingPrincipals(paths: Paths, bootstrap: string, credential
   return updated;
 }
 
-function connectionOf(paths: Paths, ports: StackPorts, credentials: StackCredentials): StackConnection {
+function connectionOf(paths: Paths, ports: StackPorts, credentials: StackCredentials, auditIndexUrl = readPostgresUrl(paths.root)): StackConnection {
   return {
     kafka: {
       brokers: [`127.0.0.1:${ports.kafka}`],
@@ -394,6 +397,7 @@ function connectionOf(paths: Paths, ports: StackPorts, credentials: StackCredent
     redisUrl: redisUrl(ports, credentials),
     credentials,
     stackDir: paths.root,
+    auditIndexUrl,
   };
 }
 
@@ -407,6 +411,9 @@ function connectionEnv(connection: StackConnection): string {
     `KAFKA_SASL_PASSWORD=${sasl?.password ?? ''}`,
     `REDIS_URL=${connection.redisUrl}`,
     `BCSS_CREDENTIALS_FILE=${join(connection.stackDir, 'credentials.json')}`,
+    ...(connection.auditIndexUrl != null
+      ? [`BCSS_AUDIT_INDEX_URL=${connection.auditIndexUrl}`, `BCSS_AUDIT_INDEX_KEY_FILE=${auditIndexKeyPath(connection.stackDir)}`]
+      : []),
     '',
   ].join('\n');
 }
@@ -431,10 +438,12 @@ export async function stackUp(options: StackUpOptions = {}): Promise<StackUpResu
   let connection = connectionOf(paths, state.ports, initial);
   await Promise.all([waitForKafka(connection.kafka, 60_000, [paths]), waitForRedis(connection.redisUrl, 20_000)]);
   const credentials = addMissingPrincipals(paths, `127.0.0.1:${state.ports.kafka}`, initial, log);
-  connection = connectionOf(paths, state.ports, credentials);
+  const postgres = await postgresUp(paths.root, log);
+  connection = connectionOf(paths, state.ports, credentials, postgres?.url ?? null);
   writePrivate(paths.connectionEnv, connectionEnv(connection));
-  log.info({ kafka: connection.kafka.brokers, startedKafka, startedRedis }, 'local stack ready');
-  return { ...connection, started: { kafka: startedKafka, redis: startedRedis } };
+  const startedPostgres = postgres?.started ?? false;
+  log.info({ kafka: connection.kafka.brokers, startedKafka, startedRedis, startedPostgres }, 'local stack ready');
+  return { ...connection, started: { kafka: startedKafka, redis: startedRedis, postgres: startedPostgres } };
 }
 
 /** The connection of a stack that was initialized before, without starting anything; null if none. */
@@ -444,9 +453,13 @@ export function readStackConnection(stackDir = DEFAULT_STACK_DIR): StackConnecti
   return connectionOf(paths, readJson<StackState>(paths.state).ports, readJson<StackCredentials>(paths.credentials));
 }
 
-export function stackStatus(stackDir = DEFAULT_STACK_DIR): { kafkaPid: number | null; redisPid: number | null } {
+export function stackStatus(stackDir = DEFAULT_STACK_DIR): { kafkaPid: number | null; redisPid: number | null; postgresPid: number | null } {
   const paths = pathsOf(stackDir);
-  return { kafkaPid: runningPid(paths.kafkaPid, paths.root), redisPid: runningPid(paths.redisPid, paths.redisData) };
+  return {
+    kafkaPid: runningPid(paths.kafkaPid, paths.root),
+    redisPid: runningPid(paths.redisPid, paths.redisData),
+    postgresPid: postgresPid(paths.root),
+  };
 }
 
 /** Stops exactly the processes this stack folder started; leaves anything else alone. */
@@ -458,6 +471,7 @@ export async function stackDown(options: { stackDir?: string } = {}): Promise<{ 
   await Promise.all([
     kafkaPid ? stopProcess(kafkaPid, 30_000).then(() => stopped.push('kafka')) : undefined,
     redisPid ? stopProcess(redisPid, 10_000).then(() => stopped.push('redis')) : undefined,
+    postgresDown(paths.root).then((was) => (was ? stopped.push('postgres') : undefined)),
   ]);
   rmSync(paths.kafkaPid, { force: true });
   rmSync(paths.redisPid, { force: true });

@@ -66,7 +66,8 @@ export function writePrivate(file: string, text: string): void {
 /** A pid is ours when the process is alive and its working directory is the one we started it in. */
 export function runningPid(pidFile: string, cwd: string): number | null {
   if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  // The first line: PostgreSQL's postmaster.pid goes on with its data folder, port and more.
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
@@ -76,9 +77,17 @@ export function runningPid(pidFile: string, cwd: string): number | null {
   }
 }
 
-export function spawnDetached(command: string, args: string[], cwd: string, logFile: string, pidFile: string): number {
+/** `runAs`: another user's uid and gid, for a server that refuses to run as root (PostgreSQL). */
+export function spawnDetached(
+  command: string,
+  args: string[],
+  cwd: string,
+  logFile: string,
+  pidFile: string,
+  runAs?: { uid: number; gid: number },
+): number {
   const out = openSync(logFile, 'a');
-  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', out, out], ...(runAs ?? {}) });
   closeSync(out);
   if (!child.pid) throw new StackError(`could not start ${command}`);
   child.unref();
@@ -106,9 +115,9 @@ async function exited(pid: number, graceMs: number, pollMs: number): Promise<boo
   return false;
 }
 
-/** SIGTERM, then SIGKILL if the process still runs after `graceMs`. */
-export async function stopProcess(pid: number, graceMs: number): Promise<void> {
-  if (!signal(pid, 'SIGTERM')) return;
+/** SIGTERM (or `first`), then SIGKILL if the process still runs after `graceMs`. */
+export async function stopProcess(pid: number, graceMs: number, first: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!signal(pid, first)) return;
   if (!(await exited(pid, graceMs, 100))) signal(pid, 'SIGKILL');
 }
 

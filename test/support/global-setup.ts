@@ -33,6 +33,7 @@ async function fromEnvironment(): Promise<TestStack | null> {
     redisUrl,
     credentials: credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as StackCredentials) : null,
     stackDir: isLocalCluster ? cluster.stackDir : null,
+    auditIndexUrl: process.env.BCSS_AUDIT_INDEX_URL ?? null,
   };
 }
 
@@ -67,6 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     redisUrl: local.redisUrl,
     credentials: local.credentials,
     stackDir: local.stackDir,
+    auditIndexUrl: local.auditIndexUrl ?? null,
   });
   const startedHere = local.started.kafka || local.started.redis;
   return async () => {

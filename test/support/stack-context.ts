@@ -11,6 +11,8 @@ export interface TestStack {
   /** Per-principal SCRAM passwords, when the harness knows them (local stack and containers). */
   readonly credentials: StackCredentials | null;
   readonly stackDir: string | null;
+  /** The audit index's PostgreSQL (postgres://…): the local stack's, or BCSS_AUDIT_INDEX_URL; absent when none. */
+  readonly auditIndexUrl?: string | null;
 }
 
 declare module 'vitest' {

@@ -154,6 +154,11 @@ describe('import rules (docs/architecture.md)', () => {
     expectNone(offences, 'ioredis outside src/store (keys and Cluster-safe commands are kept there)');
   });
 
+  it('only src/store/postgres-connection.ts imports pg', () => {
+    const offences = ALL_IMPORTS.filter((i) => packageOf(i.specifier) === 'pg' && i.from !== 'src/store/postgres-connection.ts').map(where);
+    expectNone(offences, 'pg outside src/store/postgres-connection.ts (its errors become SqlError there)');
+  });
+
   it('no import cycles among src files (type-only imports included)', () => {
     const edges = new Map<string, string[]>(SRC_FILES.map((file) => [file, []]));
     for (const i of SRC_IMPORTS) if (i.target?.startsWith('src/')) edges.get(i.from)?.push(i.target);

@@ -30,6 +30,7 @@ describe('loadSettings', () => {
       console: { port: 9470, usersFile: null },
       retention: DEFAULT_RETENTION,
       audit: { sealKey: null, sealKeyFile: null, verifyKey: null },
+      auditIndex: { url: null, key: null, keyFile: null },
       log: { level: null, format: null, color: true },
       principalPasswords: {},
     });
@@ -61,6 +62,9 @@ describe('loadSettings', () => {
       BCSS_AUDIT_SEAL_KEY: 'pem',
       BCSS_AUDIT_SEAL_KEY_FILE: '/keys/seal.pem',
       BCSS_AUDIT_VERIFY_KEY: 'public pem',
+      BCSS_AUDIT_INDEX_URL: `postgres://bcss:${PW}@db:5432/bcss_audit`,
+      BCSS_AUDIT_INDEX_KEY: 'ab'.repeat(32),
+      BCSS_AUDIT_INDEX_KEY_FILE: 'relative/index.key',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
       NO_COLOR: '1',
@@ -78,6 +82,7 @@ describe('loadSettings', () => {
       gateway: { sourceTimeoutMs: 5000, maxPending: 10, answerDeadlineMs: 9000, httpPort: null },
       console: { port: 9470, usersFile: null },
       audit: { sealKey: 'pem', sealKeyFile: '/keys/seal.pem', verifyKey: 'public pem' },
+      auditIndex: { url: `postgres://bcss:${PW}@db:5432/bcss_audit`, key: 'ab'.repeat(32), keyFile: join(process.cwd(), 'relative/index.key') },
       log: { level: 'debug', format: 'json', color: false },
       principalPasswords: { BCSS_PRINCIPAL_PASSWORD_SOURCE_ONSS: ONSS_PW },
     });
@@ -108,6 +113,7 @@ describe('loadSettings', () => {
     ['BCSS_KAFKA_HEAP', '768 MB', 'a JVM memory size such as 768m or 2g'],
     ['LOG_LEVEL', 'verbose', 'fatal, error, warn, info, debug, trace, silent'],
     ['LOG_FORMAT', 'text', 'json or pretty'],
+    ['BCSS_AUDIT_INDEX_URL', 'mysql://db/audit', 'a postgres:// URL'],
   ])('rejects %s=%j, naming the variable', (name, value, rule) => {
     expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => loadSettings({ [name]: value })).toThrow(`${name} must be ${rule}, not ${value}`);
