@@ -1,6 +1,8 @@
-import type { Consumer, ConsumerConfig, Kafka, Producer, ProducerBatch, Transaction } from 'kafkajs';
+import type { Consumer, ConsumerConfig, Kafka, Producer, ProducerBatch, RetryOptions, Transaction } from 'kafkajs';
+import { kafkajsOf } from './client.js';
 import { retrying, toMessagingError } from './errors.js';
 import { TXN_OFFSET_COMMIT_API_KEY, TXN_OFFSET_COMMIT_VERSION, txnOffsetCommitV3, type GroupMembership, type KafkajsProtocolRequest } from './txn-offset-commit-v3.js';
+import type { KafkaClient } from './types.js';
 
 /**
  * Transactions fenced by the consumer group (KIP-447) on kafkajs: one transactional producer per
@@ -82,7 +84,8 @@ export interface GroupMemberConsumer {
 }
 
 /** A kafkajs consumer whose group membership (member id, generation) can be read for v3 commits. */
-export function groupMemberConsumer(kafka: Kafka, config: ConsumerConfig): GroupMemberConsumer {
+export function groupMemberConsumer(client: KafkaClient, config: ConsumerConfig): GroupMemberConsumer {
+  const kafka = kafkajsOf(client);
   let current: GroupMembership | null = null;
   const { made: consumer, cluster } = withCluster(kafka, () => kafka.consumer(config));
   observeCoordinators(cluster, 'joinGroup', (_request, answer) => {
@@ -118,12 +121,20 @@ export interface GroupFencedProducer {
 /** Errors of TxnOffsetCommit that a new attempt (after finding the coordinator again) may cure. */
 const COMMIT_RETRIABLE = new Set(['COORDINATOR_LOAD_IN_PROGRESS', 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'CONCURRENT_TRANSACTIONS']);
 
+/**
+ * A transaction begun right after the previous one's commit meets CONCURRENT_TRANSACTIONS while the
+ * broker writes the markers, and kafkajs retries it with the producer's backoff: the client's 200 ms
+ * would stall every partition of the consumer, so the first wait is short (the Java client's is 20 ms).
+ */
+const PRODUCER_RETRY: RetryOptions = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 15, maxRetryTime: 5_000 };
+
 export async function connectGroupFencedProducer(
-  kafka: Kafka,
+  client: KafkaClient,
   { transactionalId, transactionTimeout = 30_000 }: { transactionalId: string; transactionTimeout?: number },
 ): Promise<GroupFencedProducer> {
+  const kafka = kafkajsOf(client);
   const { made: producer, cluster } = withCluster<Producer>(kafka, () =>
-    kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout }),
+    kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout, retry: { ...PRODUCER_RETRY } }),
   );
   let identity: { producerId: string; producerEpoch: number } | null = null;
   observeCoordinators(cluster, 'initProducerId', (request, answer) => {

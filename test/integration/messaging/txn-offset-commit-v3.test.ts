@@ -1,7 +1,6 @@
-import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/logging/logger.js';
-import { createKafkaClient, retrying, type KafkaAdmin, type MessageProducer } from '../../../src/messaging/kafka-client.js';
+import { createKafkaClient, retrying, type KafkaAdmin, type KafkaClient, type MessageProducer } from '../../../src/messaging/kafka-client.js';
 import {
   connectGroupFencedProducer,
   groupMemberConsumer,
@@ -10,7 +9,6 @@ import {
 } from '../../../src/messaging/kafka/group-fenced-transactions.js';
 import type { GroupMembership } from '../../../src/messaging/kafka/txn-offset-commit-v3.js';
 import { collectMessages, retryingTopicCreation, uniqueName, waitFor } from '../../support/kafka-helpers.js';
-import { rawKafka } from '../../support/raw-kafka.js';
 import { testStack } from '../../support/stack-context.js';
 
 /**
@@ -26,14 +24,14 @@ const output = uniqueName('t-kip447-out');
 const groupId = uniqueName('g-kip447');
 
 let admin: KafkaAdmin;
-let kafka: Kafka;
+let client: KafkaClient;
 let plain: MessageProducer;
 let producer: GroupFencedProducer;
 const members: GroupMemberConsumer[] = [];
 
 /** A member of the group that reads the input (positions only: it commits nothing itself). */
 async function joinGroup(): Promise<GroupMemberConsumer> {
-  const member = groupMemberConsumer(kafka, { groupId, sessionTimeout: 10_000, heartbeatInterval: 300, maxWaitTimeInMs: 300, allowAutoTopicCreation: false });
+  const member = groupMemberConsumer(client, { groupId, sessionTimeout: 10_000, heartbeatInterval: 300, maxWaitTimeInMs: 300, allowAutoTopicCreation: false });
   members.push(member);
   await member.consumer.connect();
   await member.consumer.subscribe({ topic: input, fromBeginning: true });
@@ -79,7 +77,7 @@ async function commitAs(membership: GroupMembership, values: readonly string[], 
 }
 
 beforeAll(async () => {
-  const client = createKafkaClient(stack.kafka, silentLogger);
+  client = createKafkaClient(stack.kafka, silentLogger);
   admin = await client.admin();
   await retryingTopicCreation(() =>
     admin.ensureTopics([
@@ -90,8 +88,7 @@ beforeAll(async () => {
   plain = await client.producer();
   const values = Array.from({ length: 10 }, (_, n) => ({ value: Buffer.from(`in-${n}`), partition: n % 2 }));
   await retrying(() => plain.send(input, values), { attempts: 10, shouldRetry: (error) => error.type === 'UNKNOWN_TOPIC_OR_PARTITION' });
-  kafka = rawKafka(stack.kafka);
-  producer = await connectGroupFencedProducer(kafka, { transactionalId: uniqueName('tx-kip447') });
+  producer = await connectGroupFencedProducer(client, { transactionalId: uniqueName('tx-kip447') });
 });
 
 afterAll(async () => {
