@@ -10,9 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSearchReport } from '../../../src/audit/audit-format.js';
 import { searchAuditIndex, startAuditIndexer, subjectHmac, type AuditIndexer } from '../../../src/audit/audit-index.js';
 import { searchAudit } from '../../../src/audit/audit-search.js';
-import { loadSealKey, type SealKey } from '../../../src/audit/seal-key.js';
+import { loadSealKey, publicKeyPem, type SealKey } from '../../../src/audit/seal-key.js';
 import { startAuditSealer } from '../../../src/audit/sealer.js';
 import { loadSettings, sealKeySources } from '../../../src/app/settings.js';
+import { runAuditSearchCommand, type AuditCommandIo } from '../../../src/cli/audit-query-command.js';
+import { principalPasswordVariable } from '../../../src/stack/principal-connection.js';
 import { auditMessage, auditRecord } from '../../../src/contract/audit-records.js';
 import { DEFAULT_CONFIG_DIR, SCHEMA_DIR } from '../../../src/config/project-paths.js';
 import { loadInstitutions } from '../../../src/config/load-institutions.js';
@@ -196,6 +198,39 @@ describe('the audit index of a real exchange run', () => {
     }
     const nobody = await searchAuditIndex({ client, codec, topics: fx.topics, pool, key: indexKey, publicKey: sealKey.publicKey, niss: SIMULATED.deceased, principal: 'auditor' });
     expect(nobody.records).toEqual([]);
+  }, 60_000);
+
+  it('bcss audit search uses the configured index and prints the seal column; --scan reads the partition; a bad key fails closed', async () => {
+    const env: NodeJS.ProcessEnv = {
+      BCSS_TOPIC_PREFIX: fx.topics.prefix,
+      KAFKA_BROKERS: stack.kafka.brokers.join(','),
+      ...(stack.kafka.ssl ? { KAFKA_SSL: 'true' } : {}),
+      [principalPasswordVariable('auditor')]: stack.credentials?.principals.auditor ?? '',
+      BCSS_AUDIT_INDEX_URL: indexUrl(),
+      BCSS_AUDIT_INDEX_KEY: indexKey.toString('hex'),
+      BCSS_AUDIT_VERIFY_KEY: publicKeyPem(sealKey.publicKey),
+    };
+    const run = async (options: { scan?: boolean }, extra: NodeJS.ProcessEnv = {}) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: AuditCommandIo = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, env: { ...env, ...extra } };
+      const code = await runAuditSearchCommand({ niss: ASSISTANT, timeout: '30000', as: 'auditor', ...options }, io);
+      return { code, out: out.join(''), err: err.join('') };
+    };
+    const indexed = await run({});
+    expect(indexed.code).toBe(0);
+    expect(indexed.out).toMatch(/outcome\s+seal\n/);
+    expect(indexed.out).toContain('Found through the audit index');
+    const scanned = await run({ scan: true });
+    expect(scanned.code).toBe(0);
+    expect(scanned.out).toContain('Read partition');
+    // The same report rows, the seal column apart.
+    const rows = (text: string) => text.split('\n').filter((l) => /^\d{4}-\d{2}-\d{2} /.test(l)).map((l) => l.replace(/\s+SEALED$/, ''));
+    expect(rows(indexed.out)).toEqual(rows(scanned.out));
+    expect(rows(indexed.out).length).toBeGreaterThan(0);
+    const badKey = await run({}, { BCSS_AUDIT_INDEX_KEY: 'not-hex' });
+    expect(badKey.code).toBe(1);
+    expect(badKey.err).toContain('AUDIT_INDEX_KEY_INVALID');
   }, 60_000);
 });
 
