@@ -4,7 +4,7 @@ import pg from 'pg';
  * The only module that imports `pg` (node-postgres). Callers get a pool through `createSqlPool` and
  * see it as the narrow `SqlPool` below, so the driver stays replaceable in one file.
  *
- * The connection setting is a PostgreSQL URL: postgres://user:password@host:port/database.
+ * The connection setting is a PostgreSQL URL: postgres://<user>:<password>@<host>:<port>/<database>.
  */
 
 export interface SqlResult<Row> {
