@@ -24,14 +24,17 @@ export interface RedisKeys {
   readonly sweeperLock: string;
 }
 
-/** FNV-1a of the NISS, 16 bits, as 4 hex digits: an even spread that any client can recompute. */
-export function directoryBucket(niss: string): string {
+/**
+ * FNV-1a of the NISS folded to `bits` bits (the store uses 16: 4 hex digits), in hex: an even spread
+ * that any client can recompute. Other widths serve the benchmark's bucket-count experiments.
+ */
+export function directoryBucket(niss: string, bits = 16): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < niss.length; i++) {
     hash ^= niss.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return ((hash ^ (hash >>> 16)) & 0xffff).toString(16).padStart(4, '0');
+  return (((hash ^ (hash >>> bits)) >>> 0) % 2 ** bits).toString(16).padStart(Math.ceil(bits / 4), '0');
 }
 
 export function redisKeys(prefix = 'bcss'): RedisKeys {
