@@ -56,6 +56,7 @@ export function startConcurrentExchangeStages(options: {
           codec: runtime.codec,
           topics,
           catalogue: runtime.catalogue,
+          authorizations: rules.authorizations,
           payloadRecords: runtime.payloadRecords,
           pending: options.pendingStore,
           logger,

@@ -200,8 +200,8 @@ async function main(): Promise<void> {
   const withoutCatalogue: Catalogue = { services: new Map([...catalogue.services].map(([id, s]) => [id, id === INVALIDITY_SERVICE ? { ...s, mode: 'consultation' as const } : s])) };
   // Both stages, every round, claim the one exchange with the same answer (the same Kafka position), so
   // each claim succeeds again, as a re-run chunk's does; nothing is committed, so nothing is removed.
-  const stageWith = replyTransform({ codec, topics, catalogue, payloadRecords, pending, logger: silentLogger });
-  const stageWithout = replyTransform({ codec, topics, catalogue: withoutCatalogue, payloadRecords, pending, logger: silentLogger });
+  const stageWith = replyTransform({ codec, topics, catalogue, authorizations: rules.authorizations, payloadRecords, pending, logger: silentLogger });
+  const stageWithout = replyTransform({ codec, topics, catalogue: withoutCatalogue, authorizations: rules.authorizations, payloadRecords, pending, logger: silentLogger });
   const withRecords = (await stageWith(sourceReplies)).records;
   const withoutRecords = (await stageWithout(sourceReplies)).records;
 

@@ -9,7 +9,7 @@ import { isValidNiss, parseNiss } from '../src/domain/niss.js';
 import { auditRecord } from '../src/contract/audit-records.js';
 import { ticketFor, type ReplyRecord, type RequestRecord, type SourceReplyRecord } from '../src/contract/exchange-records.js';
 import { EXCHANGE_RECORD } from '../src/contract/names.js';
-import { replyTransform } from '../src/gateway/reply-pipeline.js';
+import { grantOf, replyTransform } from '../src/gateway/reply-pipeline.js';
 import { requestTransform } from '../src/gateway/request-pipeline.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { InMessage } from '../src/messaging/kafka-client.js';
@@ -22,7 +22,7 @@ import { decodeLines, encodeLines } from '../src/store/directory-encoding.js';
 import { createDirectoryStore, type DirectoryStore } from '../src/store/directory-store.js';
 import { redisKeys } from '../src/store/keys.js';
 import { createMemoryDirectoryStore, createMemoryPendingStore } from '../src/store/memory-stores.js';
-import { createPendingStore, type PendingExchange } from '../src/store/pending-store.js';
+import { createPendingStore, readPending, storedPending, type PendingExchange, type PendingGrant } from '../src/store/pending-store.js';
 import { round } from './cpu-accounting.js';
 import { createLoadPlan, gatewayMessage, type LoadPlan } from './load-plan.js';
 import { deleteKeysByPrefix } from './redis-cleanup.js';
@@ -175,6 +175,7 @@ export async function runMicro(
     codec,
     topics,
     catalogue,
+    authorizations: rules.authorizations,
     payloadRecords,
     // Never committed here, so nothing is removed: each round claims the same exchanges again, with
     // the same claimants (the same source replies), as a re-run chunk does.
@@ -189,7 +190,7 @@ export async function runMicro(
   // Payloads as the gateway decodes them, with the rules their exchange was forwarded under.
   const answers = sourceReplies.flatMap((m) => {
     const reply = codec.decode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, m.value as Buffer);
-    const exchange = JSON.parse(pending.storedJson(reply.ticket) as string) as PendingExchange;
+    const exchange = readPending(pending.storedJson(reply.ticket) as string);
     if (reply.payload === null) return [];
     const record = payloadRecords.get(exchange.service) as string;
     return [{ exchange, record, bytes: reply.payload, payload: codec.decode(record, reply.payload), sourceReply: m.value as Buffer }];
@@ -198,15 +199,13 @@ export async function runMicro(
   const identificationAnswers = ofService('identification');
   const dmfaAnswers = ofService('dmfa');
   const rulesOf = (x: PendingExchange) => ({
+    ...(grantOf(rules.authorizations, x) as PendingGrant),
     allowedBlocks: x.allowedBlocks,
-    grantedFields: x.grantedFields,
-    rows: x.rows,
     interimNeedsCategory: x.interimNeedsCategory,
     unauthorizedBlocks: x.unauthorizedBlocks,
     employer: x.employer,
     employerCategory: x.employerCategory,
     effectivePeriods: x.effectivePeriods,
-    includeFutureFields: x.includeFutureFields,
   });
   const filtered = (list: typeof answers) =>
     list.map((a) => composeAnswer(catalogue.services.get(a.exchange.service)!, rulesOf(a.exchange), a.payload).payload);
@@ -316,7 +315,7 @@ export async function runMicro(
   const nextRequestMessage = cycle(requests);
   await add('ticket_sha256', 'ticketFor: SHA-256 of the request’s Kafka position', () => ticketFor(nextRequestMessage()));
   const pendingTexts = cycle(pendingJsons);
-  await add('pending_json', 'a pending exchange to JSON and back (what Redis stores)', () => JSON.stringify(JSON.parse(pendingTexts())));
+  await add('pending_json', 'a pending exchange to JSON and back (what Redis stores)', () => storedPending(readPending(pendingTexts())));
 
   // --- whole stages, per exchange (500-message chunks)
   await add('gateway_request_stage', 'requestTransform per request: decode, checks, directory, SourceRequest + audit encoded', () => requestStage(requests), requests.length);

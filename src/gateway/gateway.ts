@@ -96,6 +96,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningPipeline> 
           codec: deps.codec,
           topics: deps.topics,
           catalogue: deps.catalogue,
+          authorizations: rules.authorizations,
           payloadRecords: deps.payloadRecords,
           pending: deps.pendingStore,
           logger: deps.logger,

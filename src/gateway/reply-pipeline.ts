@@ -1,6 +1,8 @@
+import { decideAuthorization, type AuthorizationIndex } from '../domain/authorization.js';
 import type { Catalogue, ServiceDefinition } from '../domain/catalogue.js';
 import { composeAnswer, listSubjects, retainUntilFor, type ComposedAnswer } from '../domain/exchange.js';
 import { refusal, type Refusal } from '../domain/refusal-codes.js';
+import type { Retention } from '../domain/retention.js';
 import { auditMessage, auditRecord, type AuditRecordValue } from '../contract/audit-records.js';
 import { deadLetter } from '../contract/dead-letters.js';
 import {
@@ -16,7 +18,7 @@ import { CodecError, type AvroCodec } from '../messaging/avro-codec.js';
 import type { InMessage } from '../messaging/kafka-client.js';
 import type { TopicNames } from '../messaging/topics.js';
 import type { ChunkResult, OutRecord } from '../messaging/transactional-pipeline.js';
-import type { ClaimResult, PendingExchange, PendingStore } from '../store/pending-store.js';
+import type { ClaimResult, PendingExchange, PendingGrant, PendingStore } from '../store/pending-store.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { answerMessages, type AnswerEvent } from './answer-messages.js';
 import { pipelineSteps, type PipelineSteps } from './pipeline-steps.js';
@@ -40,6 +42,8 @@ export interface ReplyPipelineDeps {
   readonly codec: AvroCodec;
   readonly topics: TopicNames;
   readonly catalogue: Catalogue;
+  /** Where the grant of a forwarded exchange is taken from, by its deliberation version. */
+  readonly authorizations: AuthorizationIndex;
   /** Service → full name of its payload record. */
   readonly payloadRecords: ReadonlyMap<string, string>;
   readonly pending: Pick<PendingStore, 'claimMany' | 'removeMany'>;
@@ -64,6 +68,8 @@ interface Answer {
   readonly removedBlocks: readonly string[];
   readonly removedFields: readonly string[];
   readonly newNiss: string | null;
+  /** How long the requester may keep a delivered payload: the deliberation version's retention. */
+  readonly retention: Retention | null;
   /** A list service's answer (22/046): the persons it names, each audited on their own. */
   readonly listSubjects?: readonly string[];
 }
@@ -174,6 +180,7 @@ function refusalAnswer(r: Refusal, exchange: PendingExchange, newNiss: string | 
     removedBlocks: [...exchange.unauthorizedBlocks],
     removedFields: [],
     newNiss,
+    retention: null,
   };
 }
 
@@ -193,10 +200,45 @@ function answerFor(steps: ReplySteps, exchange: PendingExchange, reply: SourceRe
       steps.log.warn({ ticket: exchange.ticket, source: exchange.source, error: maskNissIn(reply.errorMessage ?? '') }, 'the source answered an error');
       return refusalAnswer(refusal('SOURCE_ERROR'), exchange);
     case 'OK': {
+      const grant = grantOf(steps.authorizations, exchange);
+      if (grant === null) {
+        // Never delivered unfiltered: without its grant the answer cannot be minimised.
+        steps.log.error({ ticket: exchange.ticket, deliberation: exchange.deliberation, version: exchange.deliberationVersion }, 'the deliberation version of a forwarded exchange is no longer known');
+        return refusalAnswer(
+          refusal('AUTHORIZATION_NOT_IN_FORCE', `deliberation ${exchange.deliberation} version ${exchange.deliberationVersion}, under which the request was forwarded, is no longer known to the switch: nothing is delivered`),
+          exchange,
+        );
+      }
       const read = readSourcePayload(steps, exchange, reply);
-      return 'code' in read ? refusalAnswer(read, exchange) : filteredAnswer(steps, exchange, read);
+      return 'code' in read ? refusalAnswer(read, exchange) : filteredAnswer(steps, exchange, grant, read);
     }
   }
+}
+
+/**
+ * The grant of a forwarded exchange: as recorded by a gateway of the earlier form, else the same
+ * decision taken again for its deliberation version on the day of the request — a version never changes,
+ * so it is the grant the request was forwarded under. Null when the index no longer holds that version
+ * for this beneficiary and service (or decides another): the caller refuses, nothing is delivered.
+ */
+export function grantOf(authorizations: AuthorizationIndex, exchange: PendingExchange): PendingGrant | null {
+  if (exchange.grant !== undefined) return exchange.grant;
+  const decision = decideAuthorization(authorizations, {
+    requester: exchange.requester,
+    onBehalfOf: exchange.intermediary !== null ? exchange.beneficiary : null,
+    service: exchange.service,
+    purpose: `${exchange.deliberation}@${exchange.deliberationVersion}`,
+    date: dayOf(exchange.receivedAt),
+  });
+  if (!decision.ok || decision.deliberation !== exchange.deliberation || decision.versionId !== exchange.deliberationVersion || decision.beneficiary !== exchange.beneficiary) {
+    return null;
+  }
+  return {
+    grantedFields: decision.grantedFields,
+    rows: decision.rows,
+    includeFutureFields: decision.includesFutureFieldsOfBlocks,
+    retention: decision.retention,
+  };
 }
 
 interface SourcePayload {
@@ -238,20 +280,20 @@ function deliveredBytes(steps: ReplySteps, source: SourcePayload, composed: Comp
 }
 
 /** The source's payload filtered again: a source is never trusted to minimise. */
-function filteredAnswer(steps: ReplySteps, exchange: PendingExchange, source: SourcePayload): Answer {
-  const { service, recordName } = source;
+function filteredAnswer(steps: ReplySteps, exchange: PendingExchange, grant: PendingGrant, source: SourcePayload): Answer {
+  const { service } = source;
   const composed = composeAnswer(
     service,
     {
       allowedBlocks: exchange.allowedBlocks,
-      grantedFields: exchange.grantedFields,
-      rows: exchange.rows,
+      grantedFields: grant.grantedFields,
+      rows: grant.rows,
       interimNeedsCategory: exchange.interimNeedsCategory,
       unauthorizedBlocks: exchange.unauthorizedBlocks,
       employer: exchange.employer,
       employerCategory: exchange.employerCategory,
       effectivePeriods: exchange.effectivePeriods,
-      includeFutureFields: exchange.includeFutureFields,
+      includeFutureFields: grant.includeFutureFields,
     },
     source.payload,
   );
@@ -279,6 +321,7 @@ function filteredAnswer(steps: ReplySteps, exchange: PendingExchange, source: So
     removedBlocks: composed.removedBlocks,
     removedFields: composed.removedFields,
     newNiss: null,
+    retention: grant.retention,
     ...(service.mode === 'batch' ? { listSubjects: listSubjects(service, composed.payload) } : {}),
   };
 }
@@ -301,7 +344,7 @@ function deliver(steps: ReplySteps, exchange: PendingExchange, answer: Answer, e
       removedBlocks: [...answer.removedBlocks],
       removedFields: [...answer.removedFields],
       payload: answer.payload,
-      retainUntil: answer.payload !== null ? retainUntilFor(exchange, dayOf(answeredAt)) : null,
+      retainUntil: answer.payload !== null && answer.retention !== null ? retainUntilFor({ retention: answer.retention }, dayOf(answeredAt)) : null,
       legalBasis: { deliberation: exchange.deliberation, version: exchange.deliberationVersion, purpose: exchange.purpose },
       newNiss: answer.newNiss,
       receivedAt: exchange.receivedAt,

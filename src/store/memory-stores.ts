@@ -19,7 +19,7 @@
 import type { Integration } from '../domain/directory.js';
 import { decodeLines, encodeLines } from './directory-encoding.js';
 import { DirectoryStoreError, type DirectoryStore } from './directory-store.js';
-import type { ClaimResult, PendingExchange, PendingStore } from './pending-store.js';
+import { readPending, storedPending, type ClaimResult, type PendingExchange, type PendingStore } from './pending-store.js';
 
 /** One person's lines, as the directory writer and a rebuild hand them to a store. */
 export interface PersonLines {
@@ -131,7 +131,7 @@ export function createMemoryPendingStore(options: MemoryPendingOptions = {}): Me
     if (entry === null) return { status: 'missing' };
     if (source !== null && entry.s !== source) return { status: 'wrong-source' };
     if (entry.c === null) entry.c = claimant;
-    if (entry.c === claimant) return { status: 'claimed', exchange: JSON.parse(entry.d) as PendingExchange };
+    if (entry.c === claimant) return { status: 'claimed', exchange: readPending(entry.d) };
     return { status: 'taken', by: entry.c };
   };
 
@@ -140,7 +140,7 @@ export function createMemoryPendingStore(options: MemoryPendingOptions = {}): Me
       const at = now();
       for (const x of xs) {
         const expiresAt = at + Math.max(x.deadline - at, 0) + GRACE_MS;
-        exchanges.set(x.ticket, { d: JSON.stringify(x), s: x.source, c: live(x.ticket)?.c ?? null, expiresAt });
+        exchanges.set(x.ticket, { d: storedPending(x), s: x.source, c: live(x.ticket)?.c ?? null, expiresAt });
         deadlines.set(x.ticket, x.deadline);
       }
     },

@@ -29,19 +29,19 @@ export interface PendingExchange {
   readonly intermediary: string | null;
   readonly service: string;
   readonly source: string;
+  /**
+   * The deliberation version applied. Versions are immutable: the reply stage takes the grant's field
+   * lists, row conditions and retention from the authorization index by it (see `grant`).
+   */
   readonly deliberation: string;
   readonly deliberationVersion: string;
   readonly purpose: string;
-  readonly legalBasis: string;
-  readonly retention: Retention;
   readonly subjectNiss: string;
   readonly employer: EmployerRef | null;
   readonly employerCategory: string | null;
   readonly effectivePeriods: readonly Period[];
+  /** The blocks asked for and authorized (with the technical ones): they depend on the request. */
   readonly allowedBlocks: readonly string[];
-  /** The grant's fields per block, and its row conditions: the answer is filtered to them. */
-  readonly grantedFields: Readonly<Record<string, FieldGrant>>;
-  readonly rows: readonly RowCondition[];
   /** 10/012 §9: an interim link must be asked with its employer category, and this request gave none. */
   readonly interimNeedsCategory: boolean;
   /**
@@ -49,13 +49,60 @@ export interface PendingExchange {
    * Absent in an exchange a gateway of an earlier version recorded: the replies topic.
    */
   readonly channel?: Channel;
+  /** Asked for but refused: reported as removed whatever the source answers. */
   readonly unauthorizedBlocks: readonly string[];
-  readonly includeFutureFields: boolean;
   readonly receivedAt: number;
   readonly forwardedAt: number;
   readonly deadline: number;
   /** Kafka key of the reply (the request's key). */
   readonly replyKey: string | null;
+  /**
+   * Only in an exchange a gateway of an earlier version recorded, which kept the grant whole: used as
+   * recorded (it is what that gateway decided). Absent: the reply stage takes it from the index.
+   */
+  readonly grant?: PendingGrant;
+}
+
+/** What the answer is filtered to and kept for, beyond the blocks: the deliberation version's own. */
+export interface PendingGrant {
+  readonly grantedFields: Readonly<Record<string, FieldGrant>>;
+  readonly rows: readonly RowCondition[];
+  readonly includeFutureFields: boolean;
+  readonly retention: Retention;
+}
+
+/** The form of the stored exchange; an entry without it is the earlier form, the grant kept whole. */
+const PENDING_FORM = 2;
+
+/** The stored form of a pending exchange (the `d` field of its hash): JSON, without the grant. */
+export function storedPending(exchange: PendingExchange): string {
+  const { grant: _grant, ...kept } = exchange;
+  return JSON.stringify({ f: PENDING_FORM, ...kept });
+}
+
+/**
+ * Reads a stored exchange back. The earlier form (no `f`) carried the grant's field lists, row
+ * conditions, retention and texts: they are kept as its `grant`, so that an exchange forwarded by a
+ * gateway of the earlier version during an upgrade is answered as that gateway decided. Anything else
+ * throws (fail closed: the chunk is not committed).
+ */
+export function readPending(stored: string): PendingExchange {
+  const value = JSON.parse(stored) as Record<string, unknown>;
+  if (value.f === PENDING_FORM) {
+    const { f: _form, ...exchange } = value;
+    return exchange as unknown as PendingExchange;
+  }
+  if (value.f === undefined && typeof value.grantedFields === 'object' && value.grantedFields !== null && Array.isArray(value.rows) && typeof value.retention === 'object' && value.retention !== null) {
+    const { grantedFields, rows, includeFutureFields, retention, legalBasis: _text, ...exchange } = value;
+    const grant: PendingGrant = {
+      grantedFields: grantedFields as PendingGrant['grantedFields'],
+      rows: rows as PendingGrant['rows'],
+      includeFutureFields: includeFutureFields === true,
+      retention: retention as Retention,
+    };
+    return { ...(exchange as unknown as PendingExchange), grant };
+  }
+  throw new PendingStoreError(`a pending exchange of an unknown form (${JSON.stringify(value.f ?? null)})`);
 }
 
 export type ClaimResult =
@@ -132,7 +179,7 @@ export function createPendingStore(client: RedisClient, keys: RedisKeys): Pendin
         const deadlines: Array<number | string> = [];
         const writes = exchanges.map((x) => {
           deadlines.push(x.deadline, x.ticket);
-          return redis.bcssPutPending(keys.pending(x.ticket), JSON.stringify(x), x.source, String(Math.max(x.deadline - now, 0) + GRACE_MS));
+          return redis.bcssPutPending(keys.pending(x.ticket), storedPending(x), x.source, String(Math.max(x.deadline - now, 0) + GRACE_MS));
         });
         await Promise.all([...writes, redis.zadd(keys.pendingDeadlines, ...deadlines)]);
       });
@@ -143,7 +190,7 @@ export function createPendingStore(client: RedisClient, keys: RedisKeys): Pendin
         Promise.all(
           claims.map(async ({ ticket, claimant, source }): Promise<ClaimResult> => {
             const result = await redis.bcssClaimPending(keys.pending(ticket), claimant, source ?? '*');
-            if (result[0] === 1) return { status: 'claimed', exchange: JSON.parse(result[1]) as PendingExchange };
+            if (result[0] === 1) return { status: 'claimed', exchange: readPending(result[1]) };
             if (result[0] === 2) return { status: 'taken', by: result[1] };
             if (result[0] === 3) return { status: 'wrong-source' };
             return { status: 'missing' };

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../../src/store/keys.js';
-import { createPendingStore, type PendingExchange } from '../../../src/store/pending-store.js';
+import { createPendingStore, PendingStoreError, type PendingExchange } from '../../../src/store/pending-store.js';
 import { createRedisClient } from '../../../src/store/redis-connection.js';
 import { uniqueName } from '../../support/kafka-helpers.js';
 import { deleteRedisPrefix } from '../../support/prefix-cleanup.js';
@@ -24,19 +24,14 @@ function exchange(i: number, now: number, source = 'onss'): PendingExchange {
     deliberation: '10/012',
     deliberationVersion: 'v1',
     purpose: 'pab-assistant',
-    legalBasis: 'Deliberation 10/012',
-    retention: { kind: 'duration', duration: 'P5Y', paragraphs: '§10', text: 'five years' },
     subjectNiss: '85073003328',
     employer: { kind: 'ONSS', id: '100012345' },
     employerCategory: null,
     effectivePeriods: [{ from: '2024-01-01', to: '2024-12-31' }],
     allowedBlocks: ['dmfa.employer-declaration'],
-    grantedFields: { 'dmfa.employer-declaration': ['quarter'] },
-    rows: [],
     interimNeedsCategory: false,
     channel: 'replies',
     unauthorizedBlocks: [],
-    includeFutureFields: false,
     receivedAt: now - 5,
     forwardedAt: now,
     deadline: now + 30_000 + i,
@@ -83,6 +78,35 @@ describe('pending store on Redis', () => {
     await store.removeMany(chunk.map((x) => x.ticket));
     expect(await store.size()).toBe(0);
     expect(await redis.exists(...chunk.map((x) => keys.pending(x.ticket)))).toBe(0);
+  });
+
+  it('an exchange an earlier gateway recorded (the grant kept whole) is claimed with its grant; an unknown form is refused', async () => {
+    const now = Date.now();
+    const { grant: _none, ...current } = exchange(7, now);
+    const grant = {
+      grantedFields: { 'dmfa.employer-declaration': ['quarter'] },
+      rows: [{ kind: 'one-of', block: 'dmfa.worker-record', path: 'workerCode', values: ['015'] }],
+      includeFutureFields: false,
+      retention: { kind: 'duration', duration: 'P5Y', paragraphs: '§10', text: 'five years' },
+    };
+    // The earlier form: every field of the exchange and the grant's, with its legal basis text, no form number.
+    const earlier = JSON.stringify({ ...current, ...grant, legalBasis: 'Deliberation 10/012, §8' });
+    await redis.hset(keys.pending(current.ticket), 'd', earlier, 's', 'onss');
+    const [claim] = await store.claimMany([{ ticket: current.ticket, claimant: 'replies/1/1', source: 'onss' }]);
+    expect(claim).toEqual({ status: 'claimed', exchange: { ...current, grant } });
+
+    await redis.hset(keys.pending('t-odd'), 'd', JSON.stringify({ f: 99, ticket: 't-odd' }), 's', 'onss');
+    await expect(store.claimMany([{ ticket: 't-odd', claimant: 'replies/1/2', source: 'onss' }])).rejects.toThrow(PendingStoreError);
+    await redis.del(keys.pending(current.ticket), keys.pending('t-odd'));
+  });
+
+  it('the stored form is the exchange and its form number, nothing else', async () => {
+    const now = Date.now();
+    const x = exchange(8, now);
+    await store.putMany([x]);
+    const stored = (await redis.hget(keys.pending(x.ticket), 'd')) as string;
+    expect(Object.keys(JSON.parse(stored)).sort()).toEqual(['f', ...Object.keys(x)].sort());
+    await store.removeMany([x.ticket]);
   });
 
   it('an empty chunk writes nothing', async () => {

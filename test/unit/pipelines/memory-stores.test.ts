@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DirectoryStoreError } from '../../../src/store/directory-store.js';
 import { createMemoryDirectoryStore, createMemoryPendingStore } from '../../../src/store/memory-stores.js';
-import type { PendingExchange } from '../../../src/store/pending-store.js';
+import { storedPending, type PendingExchange } from '../../../src/store/pending-store.js';
 import { EMPLOYER_A, NOW, WORKER, line } from './pipeline-harness.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -24,18 +24,13 @@ function exchange(ticket: string, fields: Partial<PendingExchange> = {}): Pendin
     deliberation: '10/012',
     deliberationVersion: 'v1',
     purpose: 'vaph-personal-assistance-budget',
-    legalBasis: 'décret',
-    retention: { kind: 'unspecified', paragraphs: '§23', text: '' },
     subjectNiss: WORKER,
     employer: EMPLOYER_A,
     employerCategory: null,
     effectivePeriods: [{ from: '2024-01-01', to: '2024-06-30' }],
     allowedBlocks: ['dmfa.natural-person'],
-    grantedFields: { 'dmfa.natural-person': ['niss'] },
-    rows: [],
     interimNeedsCategory: false,
     unauthorizedBlocks: [],
-    includeFutureFields: false,
     receivedAt: NOW,
     forwardedAt: NOW,
     deadline: NOW + 30_000,
@@ -73,12 +68,12 @@ describe('memory pending store: the claim, as lua/claim-pending.lua', () => {
     expect((await store.claimMany([{ ticket: 'T1', claimant: 'y/0/1', source: 'onss' }]))[0]?.status).toBe('claimed');
   });
 
-  it('the exchange comes back as Redis gives it: through JSON (a field set to undefined is gone)', async () => {
+  it('the exchange comes back as Redis gives it: through its stored form (a field set to undefined is gone)', async () => {
     const store = createMemoryPendingStore({ now: () => NOW });
     await store.putMany([exchange('T1', { channel: undefined })]);
     const [claim] = await store.claimMany([{ ticket: 'T1', claimant: 'c', source: 'onss' }]);
     expect(claim?.status === 'claimed' && 'channel' in claim.exchange).toBe(false);
-    expect(store.storedJson('T1')).toBe(JSON.stringify(exchange('T1', { channel: undefined })));
+    expect(store.storedJson('T1')).toBe(storedPending(exchange('T1', { channel: undefined })));
   });
 
   it('recording an exchange again (a re-run request chunk) keeps its claimant, as HSET of d and s does', async () => {

@@ -12,20 +12,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildAuthorizationIndex, decideAuthorization, type AuthorizationIndex } from '../../../src/domain/authorization.js';
 import { composeAnswer } from '../../../src/domain/exchange.js';
 import { parseSchema } from '../../../src/messaging/avro-codec.js';
 import { fingerprintBytes } from '../../../src/messaging/crc64-avro.js';
-import type { PendingExchange } from '../../../src/store/pending-store.js';
+import { readPending } from '../../../src/store/pending-store.js';
 import { fieldsOf } from '../../../src/domain/catalogue.js';
 import { REFUSAL_CODES } from '../../../src/domain/refusal-codes.js';
 import type { ReplyRecord, RequestRecord } from '../../../src/contract/exchange-records.js';
-import { replyTransform } from '../../../src/gateway/reply-pipeline.js';
+import { grantOf, replyTransform } from '../../../src/gateway/reply-pipeline.js';
 import { requestTransform } from '../../../src/gateway/request-pipeline.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import type { InMessage } from '../../../src/messaging/kafka-client.js';
 import { makeNiss } from '../../../src/sources/synthetic-population.js';
 import { createMemoryDirectoryStore, createMemoryPendingStore } from '../../../src/store/memory-stores.js';
-import { SCHEMAS_DIR, fixture } from '../support/gateway-config.js';
+import { SCHEMAS_DIR, fixture, realDeliberations } from '../support/gateway-config.js';
 import {
   EMPLOYER_A,
   EMPLOYER_B,
@@ -61,7 +62,7 @@ type Obj = Record<string, unknown>;
  * The gateway's two exchange stages over one pending store in memory, the directory holding VAPH's
  * integration of the assistant (bound to employer A, then also to the interim agency B) and ONVA's.
  */
-function exchangeSwitch() {
+function exchangeSwitch(replyAuthorizations: AuthorizationIndex = rules.authorizations) {
   const pending = createMemoryPendingStore({ now: clock });
   const directory = createMemoryDirectoryStore([
     {
@@ -74,7 +75,7 @@ function exchangeSwitch() {
     },
   ]);
   const requests = requestTransform({ codec, topics, rules, directory, pending, sourceTimeoutMs: 30_000, logger: silentLogger, now: clock });
-  const replies = replyTransform({ codec, topics, catalogue, payloadRecords, pending, logger: silentLogger, now: clock });
+  const replies = replyTransform({ codec, topics, catalogue, authorizations: replyAuthorizations, payloadRecords, pending, logger: silentLogger, now: clock });
   return {
     pending,
     /** Opens an exchange through the request stage; fails unless it was forwarded. */
@@ -392,8 +393,9 @@ describe('replyTransform: the source’s own bytes when the filter takes nothing
 
   /** The value the requester must get: the source's answer, decoded, filtered by the rules the switch kept. */
   function filteredFor(sw: ReturnType<typeof exchangeSwitch>, ticket: string, service: string, sourceBytes: Buffer): Obj {
-    const x = JSON.parse(sw.pending.storedJson(ticket) as string) as PendingExchange;
-    return composeAnswer(catalogue.services.get(service)!, { ...x }, codec.decode(payloadRecords.get(service) as string, sourceBytes)).payload;
+    const x = readPending(sw.pending.storedJson(ticket) as string);
+    const grant = grantOf(rules.authorizations, x)!;
+    return composeAnswer(catalogue.services.get(service)!, { ...x, ...grant }, codec.decode(payloadRecords.get(service) as string, sourceBytes)).payload;
   }
 
   it('property: for any answer and any blocks asked, the delivered bytes decode to exactly the filtered value; the source’s bytes only when nothing was withheld', async () => {
@@ -475,3 +477,33 @@ describe('replyTransform: the source’s own bytes when the filter takes nothing
     expect(decodedPayload(reply, 'dmfa')).toEqual(delivered);
   });
 });
+
+describe('replyTransform: the grant taken from the authorization index by its deliberation version', () => {
+  it('a version the index no longer holds: AUTHORIZATION_NOT_IN_FORCE, nothing of the answer delivered', async () => {
+    // The reply stage runs with deliberations without 10/012, as after a reload that dropped it.
+    const sw = exchangeSwitch(without10012());
+    const { ticket } = await sw.open(vaphDmfa());
+    const out = await sw.answer(sourceReplyMessage('onss', { ticket, status: 'OK', payload: payloadBytes('dmfa', fixture('dmfa.json')) }));
+    const { reply, audit } = answered(out, topics.replies(MAGDA));
+    expect(reply).toMatchObject({ status: 'AUTHORIZATION_NOT_IN_FORCE', payload: null, deliveredBlocks: [], retainUntil: null });
+    expect(reply.message).toContain('10/012');
+    expect(audit).toMatchObject({ outcome: 'AUTHORIZATION_NOT_IN_FORCE', deliberation: '10/012' });
+  });
+
+  it('the grant is the one decided at the request: same field lists, rows and retention', async () => {
+    const sw = exchangeSwitch();
+    const { ticket } = await sw.open(vaphDmfa());
+    const x = readPending(sw.pending.storedJson(ticket) as string);
+    const decided = decideAuthorization(rules.authorizations, { requester: MAGDA, onBehalfOf: 'vaph', service: 'dmfa', date: TODAY });
+    expect(decided.ok).toBe(true);
+    if (!decided.ok) return;
+    expect(grantOf(rules.authorizations, x)).toEqual({ grantedFields: decided.grantedFields, rows: decided.rows, includeFutureFields: decided.includesFutureFieldsOfBlocks, retention: decided.retention });
+    // An exchange of the earlier form brings its own grant, used as recorded.
+    const recorded = { grantedFields: {}, rows: [], includeFutureFields: false, retention: decided.retention };
+    expect(grantOf(without10012(), { ...x, grant: recorded })).toBe(recorded);
+  });
+});
+
+function without10012(): AuthorizationIndex {
+  return buildAuthorizationIndex(realDeliberations().filter((d) => d.number !== '10/012'), catalogue);
+}
