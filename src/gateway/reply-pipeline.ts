@@ -53,7 +53,29 @@ export interface ReplyPipelineDeps {
 }
 
 /** What every step works with. */
-type ReplySteps = PipelineSteps<ReplyPipelineDeps>;
+type ReplySteps = PipelineSteps<ReplyPipelineDeps> & { readonly grantFor: (exchange: PendingExchange) => PendingGrant | null };
+
+/** Grants kept per transform and decision: few distinct ones, so the bound only guards memory. */
+const GRANTS_KEPT = 1024;
+
+/**
+ * `grantOf` with its decisions kept: the index a transform is given never changes, so the same
+ * parties, service, version and day always give the same grant.
+ */
+function grantsKept(steps: PipelineSteps<ReplyPipelineDeps>): ReplySteps {
+  const kept = new Map<string, PendingGrant | null>();
+  const grantFor = (exchange: PendingExchange): PendingGrant | null => {
+    if (exchange.grant !== undefined) return exchange.grant;
+    const key = JSON.stringify([exchange.requester, exchange.intermediary, exchange.beneficiary, exchange.service, exchange.deliberation, exchange.deliberationVersion, dayOf(exchange.receivedAt)]);
+    const known = kept.get(key);
+    if (known !== undefined) return known;
+    if (kept.size >= GRANTS_KEPT) kept.clear();
+    const grant = grantOf(steps.authorizations, exchange);
+    kept.set(key, grant);
+    return grant;
+  };
+  return Object.assign(steps, { grantFor });
+}
 
 type Incoming =
   | { readonly kind: 'source'; readonly message: InMessage; readonly source: string; readonly reply: SourceReplyRecord }
@@ -75,7 +97,7 @@ interface Answer {
 }
 
 export function replyTransform(deps: ReplyPipelineDeps) {
-  const steps = pipelineSteps(deps, 'replies');
+  const steps = grantsKept(pipelineSteps(deps, 'replies'));
   return async (messages: readonly InMessage[]): Promise<ChunkResult> => {
     const records: OutRecord[] = [];
     const incoming: Incoming[] = [];
@@ -200,7 +222,7 @@ function answerFor(steps: ReplySteps, exchange: PendingExchange, reply: SourceRe
       steps.log.warn({ ticket: exchange.ticket, source: exchange.source, error: maskNissIn(reply.errorMessage ?? '') }, 'the source answered an error');
       return refusalAnswer(refusal('SOURCE_ERROR'), exchange);
     case 'OK': {
-      const grant = grantOf(steps.authorizations, exchange);
+      const grant = steps.grantFor(exchange);
       if (grant === null) {
         // Never delivered unfiltered: without its grant the answer cannot be minimised.
         steps.log.error({ ticket: exchange.ticket, deliberation: exchange.deliberation, version: exchange.deliberationVersion }, 'the deliberation version of a forwarded exchange is no longer known');
