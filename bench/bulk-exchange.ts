@@ -36,13 +36,14 @@ import { isMainModule, standaloneRuntime } from './standalone.js';
  * (`VmHWM` of /proc/<pid>/status, reset before each exchange through `clear_refs`) and its peak V8
  * heap (its own /metrics, sampled); the bytes delivered; the audit records the exchange left.
  *
- * Kafka refuses a record above the topic's `max.message.bytes` (1 MiB by default) and the switch does
- * not raise it; the source's answer and the reply to ONSS each weigh about 27 B per entry. With
- * `messageMaxBytes` the run sets that limit on the two topics that carry them, as an operator would
- * (`bcss topics sync` keeps a value the switch does not set); with null it leaves the topics as the
- * switch creates them.
+ * Kafka refuses a record above the topic's `max.message.bytes`; the source's answer and the reply to
+ * ONSS each weigh about 27 B per entry, so the switch creates the topics carrying answers with 16 MiB
+ * (`ANSWER_MAX_MESSAGE_BYTES`, src/gateway/topology.ts; Kafka's default of 1 MiB stops a list at about
+ * 38,000 entries). By default the run leaves the topics as the switch creates them; `messageMaxBytes`
+ * sets another limit on the two topics that carry the list (e.g. Kafka's default, 1048588, to see the
+ * list refused).
  *
- * Run alone: `npx tsx bench/bulk-exchange.ts [--entries 70000] [--repeats 3] [--as-shipped | --raise-source-only]`
+ * Run alone: `npx tsx bench/bulk-exchange.ts [--entries 70000] [--repeats 3] [--max-message-bytes N [--only-source-replies]]`
  * (JSON on stdout, progress on stderr).
  */
 export interface BulkExchangeRun {
@@ -70,7 +71,7 @@ export interface BulkExchangeRun {
 export interface BulkExchangeResult {
   readonly entries: number;
   readonly quarter: string;
-  /** max.message.bytes set on `raised_topics`; null: as the switch creates them. */
+  /** max.message.bytes set on `raised_topics` by the run; null: the topics as the switch creates them. */
   readonly message_max_bytes: number | null;
   readonly raised_topics: readonly string[];
   /** The first exchange, left out of the medians. */
@@ -220,7 +221,7 @@ export async function runBulkExchange(
     readonly progress: (text: string) => void;
     /** Default 2025Q2. */
     readonly quarter?: string;
-    /** Default 16 MiB; null leaves the topics as the switch creates them. */
+    /** Another limit for the list's two topics; default null: as the switch creates them. */
     readonly messageMaxBytes?: number | null;
     /** The topics that get it: default both the source's answers and the replies to ONSS. */
     readonly raiseOn?: ReadonlyArray<'source-replies' | 'replies'>;
@@ -234,7 +235,7 @@ export async function runBulkExchange(
 ): Promise<BulkExchangeResult> {
   const { entries, progress } = options;
   const quarter = options.quarter ?? '2025Q2';
-  const messageMaxBytes = options.messageMaxBytes === undefined ? 16 * 1_048_576 : options.messageMaxBytes;
+  const messageMaxBytes = options.messageMaxBytes ?? null;
   const prefix = `bench-bulk-${randomUUID().slice(0, 8)}`;
   const topics = topicNames(prefix);
   const raiseOn = new Set(options.raiseOn ?? ['source-replies', 'replies']);
@@ -386,8 +387,8 @@ async function main(): Promise<void> {
       entries: { type: 'string', default: '70000' },
       repeats: { type: 'string', default: '3' },
       quarter: { type: 'string', default: '2025Q2' },
-      'as-shipped': { type: 'boolean', default: false },
-      'raise-source-only': { type: 'boolean', default: false },
+      'max-message-bytes': { type: 'string' },
+      'only-source-replies': { type: 'boolean', default: false },
       'source-timeout-ms': { type: 'string' },
       'reply-timeout-ms': { type: 'string', default: '180000' },
     },
@@ -397,8 +398,8 @@ async function main(): Promise<void> {
     entries: Number(values.entries),
     repeats: Number(values.repeats),
     quarter: values.quarter,
-    messageMaxBytes: values['as-shipped'] ? null : undefined,
-    raiseOn: values['raise-source-only'] ? ['source-replies'] : undefined,
+    messageMaxBytes: values['max-message-bytes'] === undefined ? null : Number(values['max-message-bytes']),
+    raiseOn: values['only-source-replies'] ? ['source-replies'] : undefined,
     sourceTimeoutMs: values['source-timeout-ms'] === undefined ? null : Number(values['source-timeout-ms']),
     replyTimeoutMs: Number(values['reply-timeout-ms']),
     logger,

@@ -41,6 +41,15 @@ export function retentionConfig(ms: number): Record<string, string> {
 }
 
 /**
+ * `max.message.bytes` of the topics that carry a whole answer in one record: a source's replies, an
+ * institution's replies, the dead letters (which hold the message they refuse). A 22/046 quarterly list
+ * (about 70,000 persons, docs/deliberations.md) is one answer of about 1.9 MB from INAMI and 1.84 MB
+ * filtered for ONSS, past Kafka's default of 1 MiB from about 38,000 entries: with the default the
+ * list is never delivered. 16 MiB leaves room for several times that list.
+ */
+export const ANSWER_MAX_MESSAGE_BYTES = String(16 * 1024 * 1024);
+
+/**
  * Every topic the switch uses, created up front (auto-creation is off: under KRaft it gives consumer
  * errors, and a typo must not create a topic), with the configuration the switch expects of it
  * (`bcss topics sync` corrects an existing topic that drifted). Partition keys are NISS, so more
@@ -55,11 +64,12 @@ export function topicSpecs(
   const retention = options.retention ?? DEFAULT_RETENTION;
   const delivery = retentionConfig(retention.deliveryMs);
   const source = retentionConfig(retention.sourceMs);
+  const answers = { 'max.message.bytes': ANSWER_MAX_MESSAGE_BYTES };
   const specs: TopicSpec[] = [];
   for (const { id } of institutions.institutions) {
     specs.push(
       { topic: topics.requests(id), partitions, config: delivery },
-      { topic: topics.replies(id), partitions, config: delivery },
+      { topic: topics.replies(id), partitions, config: { ...delivery, ...answers } },
       { topic: topics.mutations(id), partitions, config: delivery },
       { topic: topics.directory(id), partitions, config: delivery },
     );
@@ -74,7 +84,7 @@ export function topicSpecs(
   for (const { id } of institutions.sources) {
     specs.push(
       { topic: topics.sourceRequests(id), partitions, config: source },
-      { topic: topics.sourceReplies(id), partitions, config: source },
+      { topic: topics.sourceReplies(id), partitions, config: { ...source, ...answers } },
       { topic: topics.sourceMutations(id), partitions, config: source },
     );
   }
@@ -85,7 +95,7 @@ export function topicSpecs(
     { topic: topics.audit, partitions, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS, 'retention.bytes': '-1' } },
     { topic: topics.auditSeals, partitions: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': AUDIT_RETENTION_MS } },
     { topic: topics.exchangeTimeouts, partitions, config: { 'retention.ms': String(7 * DAY) } },
-    { topic: topics.deadLetter, partitions: 1, config: { 'retention.ms': String(90 * DAY) } },
+    { topic: topics.deadLetter, partitions: 1, config: { 'retention.ms': String(90 * DAY), ...answers } },
   );
   return specs;
 }

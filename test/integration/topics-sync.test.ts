@@ -22,7 +22,7 @@ import { testStack } from '../support/stack-context.js';
 const SOURCE_MS = 1_800_000; // 30 minutes: segment.ms 300,000
 const CONSULTATION_MS = 300_000; // 5 minutes: segment.ms 60,000 (the floor is 60,000 too: 50,000 → 60,000)
 const LOOSENED = '604800000'; // seven days, set by hand
-const FOREIGN = { 'max.message.bytes': '2097152' }; // not the switch's business
+const FOREIGN = { 'compression.type': 'gzip' }; // not the switch's business
 
 
 
@@ -99,7 +99,7 @@ describe('bcss topics sync on the real broker', () => {
   it('--dry-run prints the drift of a topic loosened by hand and changes nothing', async () => {
     const before = await configOf(drifted);
     await admin.replaceTopicConfig(drifted, { ...before, 'retention.ms': LOOSENED, ...FOREIGN });
-    await waitForConfig(drifted, (c) => c['retention.ms'] === LOOSENED && c['max.message.bytes'] === FOREIGN['max.message.bytes'], 'the hand-made change');
+    await waitForConfig(drifted, (c) => c['retention.ms'] === LOOSENED && c['compression.type'] === FOREIGN['compression.type'], 'the hand-made change');
 
     const io = capturedIo(env);
     expect(await runTopicsSyncCommand({ dryRun: true }, io)).toBe(0);

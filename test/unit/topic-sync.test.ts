@@ -8,7 +8,7 @@ import { loadSettings } from '../../src/app/settings.js';
 import { DEFAULT_CONFIG_DIR } from '../../src/config/project-paths.js';
 import { loadInstitutions } from '../../src/config/load-institutions.js';
 import { diffTopics, formatTopicDrift, type TopicDrift } from '../../src/gateway/topic-sync.js';
-import { AUDIT_RETENTION_MS, DEFAULT_RETENTION, retentionConfig, topicSpecs, type TopicRetention } from '../../src/gateway/topology.js';
+import { ANSWER_MAX_MESSAGE_BYTES, AUDIT_RETENTION_MS, DEFAULT_RETENTION, retentionConfig, topicSpecs, type TopicRetention } from '../../src/gateway/topology.js';
 import type { TopicSpec, TopicState } from '../../src/messaging/kafka-client.js';
 import { topicNames } from '../../src/messaging/topics.js';
 
@@ -54,7 +54,8 @@ describe('topicSpecs: the retention of each kind of topic', () => {
     const sourceTopics = specs.filter((s) => s.topic.startsWith('bcss.source.'));
     expect(sourceTopics).toHaveLength(institutions.sources.length * 3);
     for (const spec of sourceTopics) {
-      expect(spec.config, spec.topic).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(30 * MINUTE), 'segment.ms': String(5 * MINUTE) });
+      const { 'max.message.bytes': _answers, ...rest } = spec.config ?? {};
+      expect(rest, spec.topic).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(30 * MINUTE), 'segment.ms': String(5 * MINUTE) });
     }
     // The answers are unfiltered: nothing under bcss.source. keeps them longer.
     for (const { id } of institutions.sources) {
@@ -77,9 +78,10 @@ describe('topicSpecs: the retention of each kind of topic', () => {
 
   it("what institutions receive and send keeps the institutions' retention", () => {
     for (const { id } of institutions.institutions) {
-      for (const topic of [topics.requests(id), topics.replies(id), topics.mutations(id), topics.directory(id)]) {
+      for (const topic of [topics.requests(id), topics.mutations(id), topics.directory(id)]) {
         expect(configOf(topic), topic).toEqual(retentionConfig(2 * DAY));
       }
+      expect(configOf(topics.replies(id))).toEqual({ ...retentionConfig(2 * DAY), 'max.message.bytes': ANSWER_MAX_MESSAGE_BYTES });
     }
     expect(configOf(topics.directoryCommands)).toEqual(retentionConfig(2 * DAY));
   });
@@ -92,6 +94,18 @@ describe('topicSpecs: the retention of each kind of topic', () => {
     expect(short.find((s) => s.topic === topics.audit)?.config?.['retention.ms']).toBe(AUDIT_RETENTION_MS);
   });
 
+  it('a whole answer fits in one record: 16 MiB on the topics carrying answers (a 22/046 list), not elsewhere', () => {
+    expect(Number(ANSWER_MAX_MESSAGE_BYTES)).toBe(16 * 1024 * 1024);
+    const answerTopics = new Set([
+      ...institutions.institutions.map(({ id }) => topics.replies(id)),
+      ...institutions.sources.map(({ id }) => topics.sourceReplies(id)),
+      topics.deadLetter,
+    ]);
+    for (const spec of specs) {
+      expect(spec.config?.['max.message.bytes'], spec.topic).toBe(answerTopics.has(spec.topic) ? ANSWER_MAX_MESSAGE_BYTES : undefined);
+    }
+  });
+
   it('the directory changelog and the authorizations are compacted, not deleted', () => {
     expect(configOf(topics.directoryChangelog)['cleanup.policy']).toBe('compact');
     expect(configOf(topics.authorizations)['cleanup.policy']).toBe('compact');
@@ -99,8 +113,8 @@ describe('topicSpecs: the retention of each kind of topic', () => {
 
   it('without options: the default retention, four partitions', () => {
     const defaults = topicSpecs(topics, institutions);
-    expect(defaults.find((s) => s.topic === topics.sourceReplies('onss'))?.config).toEqual(retentionConfig(HOUR));
-    expect(defaults.find((s) => s.topic === topics.replies('vaph'))?.config).toEqual(retentionConfig(3 * DAY));
+    expect(defaults.find((s) => s.topic === topics.sourceReplies('onss'))?.config).toEqual({ ...retentionConfig(HOUR), 'max.message.bytes': ANSWER_MAX_MESSAGE_BYTES });
+    expect(defaults.find((s) => s.topic === topics.replies('vaph'))?.config).toEqual({ ...retentionConfig(3 * DAY), 'max.message.bytes': ANSWER_MAX_MESSAGE_BYTES });
     for (const id of withConsultation) {
       expect(defaults.find((s) => s.topic === topics.consultations(id))?.config).toEqual(retentionConfig(10 * MINUTE));
     }
