@@ -188,16 +188,7 @@ export async function runMicro(
   if (okReplies.length === 0) throw new Error('micro: no OK reply came out of the in-memory exchange');
 
   // Payloads as the gateway decodes them, with the rules their exchange was forwarded under.
-  const answers = sourceReplies.flatMap((m) => {
-    const reply = codec.decode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, m.value as Buffer);
-    const exchange = readPending(pending.storedJson(reply.ticket) as string);
-    if (reply.payload === null) return [];
-    const record = payloadRecords.get(exchange.service) as string;
-    return [{ exchange, record, bytes: reply.payload, payload: codec.decode(record, reply.payload), sourceReply: m.value as Buffer }];
-  });
-  const ofService = (service: string) => answers.filter((a) => a.exchange.service === service).slice(0, 64);
-  const identificationAnswers = ofService('identification');
-  const dmfaAnswers = ofService('dmfa');
+  // Taken once per answer, as the reply stage keeps the grants it decided: the filter cases time the filter alone.
   const rulesOf = (x: PendingExchange) => ({
     ...(grantOf(rules.authorizations, x) as PendingGrant),
     allowedBlocks: x.allowedBlocks,
@@ -207,8 +198,18 @@ export async function runMicro(
     employerCategory: x.employerCategory,
     effectivePeriods: x.effectivePeriods,
   });
+  const answers = sourceReplies.flatMap((m) => {
+    const reply = codec.decode<SourceReplyRecord>(EXCHANGE_RECORD.sourceReply, m.value as Buffer);
+    const exchange = readPending(pending.storedJson(reply.ticket) as string);
+    if (reply.payload === null) return [];
+    const record = payloadRecords.get(exchange.service) as string;
+    return [{ exchange, rules: rulesOf(exchange), record, bytes: reply.payload, payload: codec.decode(record, reply.payload), sourceReply: m.value as Buffer }];
+  });
+  const ofService = (service: string) => answers.filter((a) => a.exchange.service === service).slice(0, 64);
+  const identificationAnswers = ofService('identification');
+  const dmfaAnswers = ofService('dmfa');
   const filtered = (list: typeof answers) =>
-    list.map((a) => composeAnswer(catalogue.services.get(a.exchange.service)!, rulesOf(a.exchange), a.payload).payload);
+    list.map((a) => composeAnswer(catalogue.services.get(a.exchange.service)!, a.rules, a.payload).payload);
   const dmfaFiltered = filtered(dmfaAnswers);
   const identificationFiltered = filtered(identificationAnswers);
   const pendingJsons = pending.tickets().map((ticket) => pending.storedJson(ticket) as string);
@@ -263,7 +264,7 @@ export async function runMicro(
     const next = cycle(list);
     return () => {
       const a = next();
-      return composeAnswer(catalogue.services.get(a.exchange.service)!, rulesOf(a.exchange), a.payload);
+      return composeAnswer(catalogue.services.get(a.exchange.service)!, a.rules, a.payload);
     };
   };
   await add('block_filter_identification', 'composeAnswer on the registers’ answer for ONVA (19/010)', filterOf(identificationAnswers));
