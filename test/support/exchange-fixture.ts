@@ -73,7 +73,7 @@ export interface ExchangeFixture extends GatewayFixture {
   readonly pending: PendingStore;
   /** `deliberations`: the ones the gateway applies instead of config/authorizations (the catalogue stays the real one). */
   startGateway(options?: { sourceTimeoutMs?: number; sweepIntervalMs?: number; deliberations?: readonly Deliberation[] }): Promise<RunningPipeline>;
-  startSimulators(options?: { replyDelayMs?: number }): Promise<{ stop(): Promise<void> }>;
+  startSimulators(options?: { replyDelayMs?: number; invalidityEntriesPerQuarter?: number }): Promise<{ stop(): Promise<void> }>;
   /** Integrates through the gateway's directory topics and waits until every command is acknowledged OK. */
   integrate(lines: readonly SampleIntegration[]): Promise<void>;
   /**
@@ -394,7 +394,7 @@ export async function createExchangeFixture(stack: TestStack, partitions = 2): P
         population: createSyntheticPopulation(),
         logger: silentLogger,
         groupPrefix: base.instanceName,
-        invalidityEntriesPerQuarter: 200,
+        invalidityEntriesPerQuarter: options.invalidityEntriesPerQuarter ?? 200,
         ...(options.replyDelayMs !== undefined ? { replyDelayMs: options.replyDelayMs } : {}),
       });
       const watchedSimulators = await watched(simulators, simulatorGroups);

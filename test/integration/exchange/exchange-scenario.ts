@@ -44,6 +44,8 @@ export interface RunningSwitch {
 export interface SwitchOptions {
   readonly sourceTimeoutMs?: number;
   readonly replyDelayMs?: number;
+  /** Entries of the simulated INAMI's quarterly 22/046 list (default 200). */
+  readonly invalidityEntriesPerQuarter?: number;
   readonly integrations?: readonly SampleIntegration[];
   /** Institutions outside config/institutions.yaml whose requests and replies topics must exist too. */
   readonly extraInstitutions?: readonly string[];
@@ -78,7 +80,10 @@ export async function startSwitch(options: SwitchOptions = {}): Promise<RunningS
     sweepIntervalMs: 200,
     ...(options.sourceTimeoutMs !== undefined ? { sourceTimeoutMs: options.sourceTimeoutMs } : {}),
   });
-  await fx.startSimulators(options.replyDelayMs !== undefined ? { replyDelayMs: options.replyDelayMs } : {});
+  await fx.startSimulators({
+    ...(options.replyDelayMs !== undefined ? { replyDelayMs: options.replyDelayMs } : {}),
+    ...(options.invalidityEntriesPerQuarter !== undefined ? { invalidityEntriesPerQuarter: options.invalidityEntriesPerQuarter } : {}),
+  });
   if (options.integrations && options.integrations.length > 0) await fx.integrate(options.integrations);
   return { fx, replies, audit, deadLetters };
 }
