@@ -270,29 +270,31 @@ function buildPlan(
   };
 }
 
-/** Plans kept per service; a service serves a handful of grants, so the bound is only a safeguard. */
-const PLANS_PER_SERVICE = 256;
-// Keyed by the service object: a catalogue is loaded once and never changed, and a catalogue loaded
-// again (tests, a reload) brings new objects, whose plans are built afresh; the old ones are collected
-// with it. Within a service, the key is the grant's content (not its identity): a grant read back from
-// the pending store is a new object each time, and content never goes stale.
-const plans = new WeakMap<ServiceDefinition, Map<string, FilterPlan>>();
+/** Plans kept per service and grant, by the blocks asked; a grant serves a handful of block lists. */
+const PLANS_PER_GRANT = 64;
+const NO_ROWS: readonly RowCondition[] = [];
+// Keyed by the objects themselves — the service (a catalogue is loaded once and never changed) and the
+// grant's field lists and row conditions (a grant is never changed once decided: the reply stage keeps
+// the ones it decided) — so that a lookup costs no serialisation. Weak maps: a catalogue or grant no
+// longer used takes its plans with it. A grant read afresh (the earlier pending form) only misses.
+const plans = new WeakMap<ServiceDefinition, WeakMap<object, WeakMap<object, Map<string, FilterPlan>>>>();
 
 function planFor(input: BlockFilterInput): FilterPlan {
-  const { service } = input;
-  const rowConditions = input.rows ?? [];
+  const { service, grantedFields } = input;
+  const rowConditions = input.rows ?? NO_ROWS;
   const allowed = [...new Set(input.allowedBlocks)].sort();
-  const key = JSON.stringify([allowed, input.grantedFields, rowConditions]);
-  let ofService = plans.get(service);
-  if (ofService === undefined) {
-    ofService = new Map();
-    plans.set(service, ofService);
-  }
-  const known = ofService.get(key);
+  const key = JSON.stringify(allowed);
+  let byFields = plans.get(service);
+  if (byFields === undefined) plans.set(service, (byFields = new WeakMap()));
+  let byRows = byFields.get(grantedFields);
+  if (byRows === undefined) byFields.set(grantedFields, (byRows = new WeakMap()));
+  let byBlocks = byRows.get(rowConditions);
+  if (byBlocks === undefined) byRows.set(rowConditions, (byBlocks = new Map()));
+  const known = byBlocks.get(key);
   if (known !== undefined) return known;
-  if (ofService.size >= PLANS_PER_SERVICE) ofService.clear();
-  const plan = buildPlan(service, allowed, input.grantedFields, rowConditions);
-  ofService.set(key, plan);
+  if (byBlocks.size >= PLANS_PER_GRANT) byBlocks.clear();
+  const plan = buildPlan(service, allowed, grantedFields, rowConditions);
+  byBlocks.set(key, plan);
   return plan;
 }
 
