@@ -1,7 +1,8 @@
 import type { Consumer, ConsumerConfig, Kafka, Producer, ProducerBatch, RetryOptions, Transaction } from 'kafkajs';
 import { kafkajsOf } from './client.js';
 import { retrying, toMessagingError } from './errors.js';
-import { TXN_OFFSET_COMMIT_API_KEY, TXN_OFFSET_COMMIT_VERSION, txnOffsetCommitV3, type GroupMembership, type KafkajsProtocolRequest } from './txn-offset-commit-v3.js';
+import { COORDINATOR_GROUP, COORDINATOR_TRANSACTION, withCluster, type InternalBroker, type InternalCluster } from './kafkajs-internals.js';
+import { TXN_OFFSET_COMMIT_API_KEY, TXN_OFFSET_COMMIT_VERSION, txnOffsetCommitV3, type GroupMembership } from './txn-offset-commit-v3.js';
 import type { KafkaClient } from './types.js';
 
 /**
@@ -13,43 +14,6 @@ import type { KafkaClient } from './types.js';
  * Kafka object makes each producer's and consumer's cluster through one private factory, so the
  * cluster is captured there, and JoinGroup / InitProducerId answers are read off its coordinator.
  */
-
-interface InternalBroker {
-  versions: Record<number, { minVersion: number; maxVersion: number } | undefined> | null;
-  connectionPool: { send<T>(request: KafkajsProtocolRequest<T>): Promise<T> };
-  joinGroup(request: unknown): Promise<{ generationId: number; memberId: string }>;
-  initProducerId(request: { transactionalId?: string }): Promise<{ producerId: string; producerEpoch: number }>;
-  addOffsetsToTxn(request: { transactionalId: string; producerId: string; producerEpoch: number; groupId: string }): Promise<unknown>;
-  endTxn(request: { transactionalId: string; producerId: string; producerEpoch: number; transactionResult: boolean }): Promise<unknown>;
-}
-
-interface InternalCluster {
-  findGroupCoordinator(request: { groupId: string; coordinatorType?: number }): Promise<InternalBroker>;
-}
-
-const COORDINATOR_GROUP = 0;
-const COORDINATOR_TRANSACTION = 1;
-
-type ClusterFactory = (options: unknown) => InternalCluster;
-
-/** Makes a kafkajs producer or consumer and returns it with the cluster kafkajs made for it. */
-function withCluster<T>(kafka: Kafka, make: () => T): { made: T; cluster: InternalCluster } {
-  const holder = kafka as unknown as Record<symbol, ClusterFactory>;
-  const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const factory = key ? holder[key] : undefined;
-  if (!key || !factory) throw new TypeError('this kafkajs version has no private:Kafka:createCluster factory');
-  let cluster: InternalCluster | undefined;
-  // kafkajs calls the factory synchronously inside producer()/consumer(): nothing else can run meanwhile.
-  holder[key] = (options) => (cluster = factory(options));
-  let made: T;
-  try {
-    made = make();
-  } finally {
-    holder[key] = factory;
-  }
-  if (!cluster) throw new TypeError('kafkajs made no cluster for this client');
-  return { made, cluster };
-}
 
 /**
  * Calls `observe` with what every coordinator this cluster finds answers to `method`. Brokers are

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { createErrorFromCode, Decoder, Encoder, noTags, readTopicPartitions, type KafkajsProtocolRequest } from './kafkajs-internals.js';
 
 /**
  * TxnOffsetCommit version 3 (KIP-447), which kafkajs 2.2.4 lacks (it speaks v0–v1): the transactional
@@ -16,28 +16,6 @@ import { createRequire } from 'node:module';
  *     topics => name [partitions] TAG_BUFFER
  *       partitions => partition_index error_code TAG_BUFFER
  */
-
-interface KafkajsEncoder {
-  writeInt16(value: number): KafkajsEncoder;
-  writeInt32(value: number): KafkajsEncoder;
-  writeInt64(value: string): KafkajsEncoder;
-  writeUVarInt(value: number): KafkajsEncoder;
-  writeUVarIntString(value: string | null): KafkajsEncoder;
-  writeUVarIntArray(values: KafkajsEncoder[], type: 'object'): KafkajsEncoder;
-}
-
-interface KafkajsDecoder {
-  readInt16(): number;
-  readInt32(): number;
-  readUVarIntString(): string | null;
-  readUVarIntArray<T>(reader: (decoder: KafkajsDecoder) => T): T[] | null;
-  readTaggedFields(): unknown;
-}
-
-const require = createRequire(import.meta.url);
-const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => KafkajsDecoder;
-const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };
 
 export const TXN_OFFSET_COMMIT_API_KEY = 28;
 export const TXN_OFFSET_COMMIT_VERSION = 3;
@@ -65,15 +43,6 @@ export interface TxnOffsetCommitV3Result {
   readonly throttleTimeMs: number;
   readonly topics: Array<{ topic: string; partitions: Array<{ partition: number; errorCode: number }> }>;
 }
-
-/** What a kafkajs connection sends: the request (key, version, payload) and how to read its answer. */
-export interface KafkajsProtocolRequest<T> {
-  readonly request: { apiKey: number; apiVersion: number; apiName: string; encode(): Promise<KafkajsEncoder> };
-  readonly response: { decode(payload: Buffer): Promise<T>; parse(decoded: T): Promise<T> };
-}
-
-/** An empty tagged-field section: nothing optional is sent. */
-const noTags = (encoder: KafkajsEncoder): KafkajsEncoder => encoder.writeUVarInt(0);
 
 export function txnOffsetCommitV3(commit: TxnOffsetCommitV3): KafkajsProtocolRequest<TxnOffsetCommitV3Result> {
   return {
@@ -112,19 +81,7 @@ export function txnOffsetCommitV3(commit: TxnOffsetCommitV3): KafkajsProtocolReq
         // Response header v1 (flexible): its tagged fields follow the correlation id kafkajs has read.
         decoder.readTaggedFields();
         const throttleTimeMs = decoder.readInt32();
-        const topics =
-          decoder.readUVarIntArray((topicDecoder) => {
-            const topic = topicDecoder.readUVarIntString() ?? '';
-            const partitions =
-              topicDecoder.readUVarIntArray((partitionDecoder) => {
-                const partition = partitionDecoder.readInt32();
-                const errorCode = partitionDecoder.readInt16();
-                partitionDecoder.readTaggedFields();
-                return { partition, errorCode };
-              }) ?? [];
-            topicDecoder.readTaggedFields();
-            return { topic, partitions };
-          }) ?? [];
+        const topics = readTopicPartitions(decoder, (p) => ({ partition: p.readInt32(), errorCode: p.readInt16() }));
         decoder.readTaggedFields();
         return { throttleTimeMs, topics };
       },
