@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import { kafkajsOf } from './kafka/client.js';
 import { toInMessages, toKafkaMessages } from './kafka/messages.js';
+import { stableOffsetReader } from './kafka/stable-offsets.js';
 import { retrying, toMessagingError, type InMessage, type KafkaClient, type OutMessage } from './kafka-client.js';
 
 /**
@@ -9,6 +10,12 @@ import { retrying, toMessagingError, type InMessage, type KafkaClient, type OutM
  * the consumed offsets are committed together, so a crash never yields a reply without its audit
  * record, nor a duplicate. kafkajs has no KIP-447 fencing, so (as its documentation advises) each input
  * topic-partition gets its own transactional id: a restarted or rebalanced instance fences the zombie.
+ *
+ * A partition taken up (at start, after a rebalance, after a failed transaction) is consumed from its
+ * stable committed offset: the producer's InitProducerId first makes the broker complete whatever
+ * transaction the id left behind (committing one whose commit had begun, aborting any other), then
+ * the offset is read with `require_stable` — kafkajs's own offset fetch, made before that, may answer
+ * with the offset before a transaction whose commit was under way, and the chunk would be answered twice.
  */
 
 export interface OutRecord extends OutMessage {
@@ -130,6 +137,9 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
   const kafka = kafkajsOf(options.client);
   const chunkSize = options.chunkSize ?? 500;
   const producers = new Map<string, Promise<Producer>>();
+  /** Partitions whose producer is new: their position is checked against the stable committed offset. */
+  const unchecked = new Set<string>();
+  const stableOffsets = stableOffsetReader(options.client, options.groupId);
 
   const producerFor = (topic: string, partition: number): Promise<Producer> => {
     const key = `${topic}:${partition}`;
@@ -145,9 +155,13 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
           retry: { ...TRANSACTIONAL_RETRY },
         });
         await p.connect();
+        // The transactional InitProducerId (kafkajs sends it with the first transaction): it fences the
+        // id's previous holder and returns only once the transaction that holder left is completed.
+        await (await p.transaction()).abort();
         return p;
       })();
       producers.set(key, producer);
+      unchecked.add(key);
       const created = producer;
       producer.catch(() => {
         if (producers.get(key) === created) producers.delete(key);
@@ -178,9 +192,40 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
   let replaceTimer: NodeJS.Timeout | null = null;
   let replacing: Promise<void> | null = null;
 
+  /**
+   * The messages of a batch from the partition's stable committed offset on: those before it were
+   * answered by a transaction completed after kafkajs read the offsets (see above). Resolves the ones
+   * skipped, so that kafkajs fetches on from there.
+   */
+  const fromStableOffset = async (payload: EachBatchPayload, all: InMessage[]): Promise<InMessage[]> => {
+    const { topic, partition } = payload.batch;
+    const committed = await stableOffsets.committed(topic, partition);
+    unchecked.delete(`${topic}:${partition}`);
+    if (committed === null) return all;
+    const rest = all.filter((m) => BigInt(m.offset) >= committed);
+    const skipped = all.length - rest.length;
+    if (skipped > 0) {
+      log.warn({ topic, partition, from: all[0]?.offset, committed: committed.toString(), skipped }, 'messages already answered by a transaction completed after the offsets were read: skipped');
+      payload.resolveOffset((all[skipped - 1] as InMessage).offset);
+    }
+    return rest;
+  };
+
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
-    const all = toInMessages(payload);
+    let all = toInMessages(payload);
+    const key = `${batch.topic}:${batch.partition}`;
+    if (!producers.has(key) || unchecked.has(key)) {
+      const producer = await producerFor(batch.topic, batch.partition);
+      try {
+        all = await fromStableOffset(payload, all);
+      } catch (error) {
+        discardProducer(batch.topic, batch.partition, producer);
+        const failure = toMessagingError(error);
+        log.warn({ topic: batch.topic, partition: batch.partition, type: failure.type, err: failure.message }, 'stable committed offset not read; rejoining the group');
+        throw new ChunkFailed(`the committed offset of ${batch.topic}/${batch.partition} could not be read: ${failure.type}: ${failure.message}`, { cause: failure });
+      }
+    }
     for (let start = 0; start < all.length; start += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
       const waitMs = options.admission ? await options.admission() : 0;
@@ -320,6 +365,7 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       const all = await Promise.allSettled(producers.values());
       await Promise.all(all.map((p) => (p.status === 'fulfilled' ? p.value.disconnect().catch(() => undefined) : undefined)));
       producers.clear();
+      await stableOffsets.disconnect();
     },
   };
 }
