@@ -9,6 +9,17 @@ const { ConfigResourceTypes } = kafkajs;
 /** DYNAMIC_TOPIC_CONFIG in DescribeConfigs: a value set on the topic itself, not a broker default. */
 const TOPIC_CONFIG_SOURCE = 1;
 
+/**
+ * Offsets of a topic just created, read through a broker whose metadata does not have it yet (on a
+ * cluster the brokers learn of a new topic one after the other): kafkajs then fails with a TypeError
+ * from its metadata lookup ("Cannot destructure property 'partitions'") or UNKNOWN_TOPIC_OR_PARTITION.
+ * Both pass within seconds; a dozen attempts wait up to about 10 s.
+ */
+const OFFSETS_RETRY = {
+  attempts: 12,
+  shouldRetry: (error: MessagingError) => error.retriable || (error.type === 'TypeError' && error.message.includes("property 'partitions'")),
+};
+
 export async function connectAdmin(kafka: Kafka): Promise<KafkaAdmin> {
   const admin = kafka.admin();
   await translated(() => admin.connect());
@@ -123,13 +134,9 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         return response.filterResponses.reduce((sum, r) => sum + r.matchingAcls.length, 0);
       }),
     topicEndOffsets: (topic) =>
-      retrying(async () =>
-        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
-      ),
+      retrying(async () => (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })), OFFSETS_RETRY),
     topicOffsets: (topic) =>
-      retrying(async () =>
-        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })),
-      ),
+      retrying(async () => (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })), OFFSETS_RETRY),
     committedOffsets,
     groupLag: (groupId) =>
       translated(async () => {
