@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { DescribeAclResource } from 'kafkajs';
 import type { AclGrant, AclGrantFilter, AclOperation, AclResource } from './types.js';
 

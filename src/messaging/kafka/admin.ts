@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { fromKafkaAcls, toKafkaAcl, toKafkaAclFilter } from './acl.js';
 import { MessagingError, retrying, toMessagingError, translated } from './errors.js';

@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Kafka, SASLOptions } from 'kafkajs';
 import type { Logger } from '../../logging/logger.js';
 import { connectAdmin } from './admin.js';

@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { kafkajsOf } from './client.js';
 import { MessagingError, retrying, toMessagingError, translated } from './errors.js';
 import { toInMessages } from './messages.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { LogEntry } from 'kafkajs';
 import type { Logger } from '../../logging/logger.js';
 
