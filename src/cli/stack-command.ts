@@ -20,6 +20,11 @@ export function registerStackCommands(program: Command): void {
           const what = (n: number, of: number) => (n === 0 ? 'already running' : n === of ? 'started' : `${n} of ${of} started`);
           console.log(`kafka  ${result.kafka.brokers.join(',')}  (${what(result.started.kafka, result.kafka.brokers.length)})`);
           console.log(`redis  ${result.redisUrl.replace(/:[^:@/]*@/, ':***@')}  (${what(result.started.redis, 6)})`);
+          console.log(
+            result.auditIndexUrl
+              ? `postgres  ${result.auditIndexUrl.replace(/:[^:@/]*@/, ':***@')}  (${result.started.postgres ? 'started' : 'already running'})`
+              : 'postgres  not installed: no audit index (audit search scans)',
+          );
           console.log(`connection written to ${result.connectionEnv} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
           return;
         }

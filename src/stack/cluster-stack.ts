@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import type { KafkaConnection } from '../messaging/kafka-client.js';
 import { clusterRedisUrl, redisNodeInfo, waitForRedis } from '../store/redis-connection.js';
+import { auditIndexKeyPath, postgresUp, readPostgresUrl } from './postgres-stack.js';
 import {
   addMissingPrincipals,
   DEFAULT_KAFKA_HEAP,
@@ -202,7 +203,13 @@ async function ensureRedisCluster(state: ClusterState, credentials: StackCredent
   }
 }
 
-function clusterConnectionOf(cluster: ClusterPaths, state: ClusterState, credentials: StackCredentials, stackDir: string): StackConnection {
+function clusterConnectionOf(
+  cluster: ClusterPaths,
+  state: ClusterState,
+  credentials: StackCredentials,
+  stackDir: string,
+  auditIndexUrl = readPostgresUrl(stackDir),
+): StackConnection {
   const kafka: KafkaConnection = {
     brokers: state.kafka.map((k) => `127.0.0.1:${k.client}`),
     sasl: { mechanism: 'scram-sha-512', username: credentials.admin.username, password: credentials.admin.password },
@@ -215,6 +222,7 @@ function clusterConnectionOf(cluster: ClusterPaths, state: ClusterState, credent
     ),
     credentials,
     stackDir,
+    auditIndexUrl,
   };
 }
 
@@ -230,12 +238,15 @@ function clusterConnectionEnv(cluster: ClusterPaths, connection: StackConnection
     `REDIS_URL=${connection.redisUrl}`,
     `BCSS_CREDENTIALS_FILE=${cluster.credentials}`,
     `BCSS_STACK_DIR=${connection.stackDir}`,
+    ...(connection.auditIndexUrl != null
+      ? [`BCSS_AUDIT_INDEX_URL=${connection.auditIndexUrl}`, `BCSS_AUDIT_INDEX_KEY_FILE=${auditIndexKeyPath(connection.stackDir)}`]
+      : []),
     '',
   ].join('\n');
 }
 
 export interface ClusterUpResult extends StackConnection {
-  readonly started: { readonly kafka: number; readonly redis: number };
+  readonly started: { readonly kafka: number; readonly redis: number; readonly postgres: boolean };
   readonly connectionEnv: string;
 }
 
@@ -251,17 +262,23 @@ export async function clusterStackUp(options: { stackDir?: string; kafkaHeap?: s
   const startedKafka = nodes.filter((paths) => startKafka(paths, options.kafkaHeap ?? DEFAULT_KAFKA_HEAP)).length;
   const startedRedis = state.redis.filter((port) => startRedisNode(cluster, port, initial.redisPassword)).length;
   let connection = clusterConnectionOf(cluster, state, initial, stackDir);
-  await Promise.all([waitForKafka(connection.kafka, 120_000, nodes, state.kafka.length), ensureRedisCluster(state, initial, log, 60_000)]);
+  // The audit index's PostgreSQL is the single-node stack's (one server in .stack/postgres, whichever
+  // stack started it): a production deployment runs one primary with a standby (docs/deployment.md).
+  const [, , postgres] = await Promise.all([
+    waitForKafka(connection.kafka, 120_000, nodes, state.kafka.length),
+    ensureRedisCluster(state, initial, log, 60_000),
+    postgresUp(stackDir, log),
+  ]);
   const credentials = addMissingPrincipals(
     { ...(nodes[0] as Paths), credentials: cluster.credentials },
     connection.kafka.brokers.join(','),
     initial,
     log,
   );
-  connection = clusterConnectionOf(cluster, state, credentials, stackDir);
+  connection = clusterConnectionOf(cluster, state, credentials, stackDir, postgres?.url ?? null);
   writePrivate(cluster.connectionEnv, clusterConnectionEnv(cluster, connection));
   log.info({ kafka: connection.kafka.brokers, startedKafka, startedRedis }, 'local cluster ready');
-  return { ...connection, started: { kafka: startedKafka, redis: startedRedis }, connectionEnv: cluster.connectionEnv };
+  return { ...connection, started: { kafka: startedKafka, redis: startedRedis, postgres: postgres?.started ?? false }, connectionEnv: cluster.connectionEnv };
 }
 
 /** The clustered stack's connection without starting anything; null if it was never initialized. */
