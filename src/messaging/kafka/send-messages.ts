@@ -11,6 +11,10 @@ import { createRequire } from 'node:module';
  * without them (kafkajs issue #1303; the fix it lacks, PR #1798). Seen on the clustered stack: exchanges
  * audited as forwarded whose source request, written in the same transaction, was never on the topic.
  *
+ * And kafkajs retries as soon as one broker's request fails, while another's may still be in flight:
+ * the retry sends that one's partitions again under new sequence numbers, and both copies are written
+ * (seen on the clustered stack: the same audit record and source request two and three times over).
+ *
  * Here the messages are assigned to partitions once (a partitioner without a key may choose another
  * partition on each call), each retry groups the partitions not yet acknowledged by their leader as it
  * stands, and a partition without a known leader fails the attempt (kafkajs drops it silently). A batch
@@ -180,7 +184,12 @@ export function createSendMessages({
           await eosManager.releaseBrokerLock(broker);
         }
       });
-      await Promise.all(requests);
+      // Every request settles before the attempt fails: a retry begun while one is still in flight would
+      // send its partitions again with the sequence numbers after theirs, which the broker takes as new
+      // records — a second copy once the first is answered (kafkajs's Promise.all has the same race).
+      const settled = await Promise.allSettled(requests);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     };
 
     return retrier(async (bail) => {
