@@ -26,7 +26,8 @@ export interface ChunkResult {
   readonly records: readonly OutRecord[];
   /**
    * Runs once the chunk's transaction is committed (e.g. forgetting state the outputs made obsolete).
-   * Its failure is logged, never retried: what it cleans up must also expire by itself.
+   * It must be safe to run twice. A failure is logged and retried in the background (1 s, doubling, for
+   * about a minute) while the pipeline goes on: what it cleans up must also expire by itself.
    */
   readonly afterCommit?: () => Promise<void>;
 }
@@ -129,6 +130,9 @@ class ChunkFailed extends Error {
  */
 const TRANSACTIONAL_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 15, maxRetryTime: 5_000 } as const;
 
+/** Waits before each new try of a failed after-commit step: about a minute in all. */
+const AFTER_COMMIT_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
+
 /** Waits between replacements of a consumer that kafkajs stopped restarting: 1 s, doubling, at most 5 s (so a broker back is used soon). */
 const REPLACE_BACKOFF_MS = [1_000, 2_000, 4_000, 5_000];
 
@@ -211,6 +215,32 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
     return rest;
   };
 
+  /**
+   * The chunk's after-commit step; failed (a Redis slot without a master for a few seconds), it is tried
+   * again later without holding the partition up.
+   */
+  const afterCommitted = async (step: () => Promise<void>): Promise<void> => {
+    try {
+      await step();
+    } catch (error) {
+      log.warn({ err: error }, 'after-commit step failed; trying again in the background');
+      void (async () => {
+        for (const waitMs of AFTER_COMMIT_RETRY_MS) {
+          await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+          if (stopping) return;
+          try {
+            await step();
+            log.info('after-commit step done on a later try');
+            return;
+          } catch {
+            // tried again below, or given up: what it cleans up expires by itself
+          }
+        }
+        log.warn('after-commit step given up; what it would clean up expires by itself');
+      })();
+    }
+  };
+
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
     let all = toInMessages(payload);
@@ -274,9 +304,7 @@ export async function runTransactionalPipeline(options: TransactionalPipelineOpt
       }
       replacements = 0;
       payload.resolveOffset(last.offset);
-      if (result.afterCommit) {
-        await result.afterCommit().catch((error: unknown) => log.warn({ err: error }, 'after-commit step failed'));
-      }
+      if (result.afterCommit) await afterCommitted(result.afterCommit);
       await payload.heartbeat();
     }
   };
