@@ -78,6 +78,10 @@ export async function publishAuthorizations(deps: {
     client: deps.client,
     topic: deps.topics.authorizations,
     groupPrefix: `${deps.instanceName}.authorizations-reader`,
+    // Up to the high watermark, not the stable offset: a restart right after a publish whose commit
+    // returned before the broker marked it would read nothing, and audit every deliberation ADDED again
+    // (seen on the clustered stack).
+    through: 'written',
     onBatch: async ({ messages }) => {
       for (const message of messages) {
         const key = message.key?.toString('utf8');

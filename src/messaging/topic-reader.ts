@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { highWatermarks } from './kafka/admin.js';
 import { kafkajsOf } from './kafka/client.js';
 import { toInMessages } from './kafka/messages.js';
 import type { InMessage, KafkaClient } from './kafka-client.js';
 
 /**
  * Reads a topic (read_committed) from given offsets — or the beginning — up to the end it had when the
- * read began, then stops. The end is the high watermark per partition; transaction markers and
+ * read began, then stops. The end is, per partition, its last stable offset (`through: 'stable'`, the
+ * default: records of a transaction still open, or committed but not yet marked, are not waited for) or
+ * its high watermark (`through: 'written'`: every record written before the read began, once its
+ * transaction is decided — a commit that returned just before is seen). Transaction markers and
  * compacted-away records count as read through kafkajs's batch events, so a partition whose last
  * records are control records still completes.
  */
@@ -23,12 +27,16 @@ export interface ReadToEndOptions {
   readonly groupPrefix?: string;
   /** Also hand over the records of open and aborted transactions (read_uncommitted). Default false. */
   readonly readUncommitted?: boolean;
+  /** Where the read ends (see above). Default `stable`. */
+  readonly through?: 'stable' | 'written';
 }
 
 export async function readTopicToEnd(options: ReadToEndOptions): Promise<{ messages: number }> {
   const kafka = kafkajsOf(options.client);
-  const admin = await options.client.admin();
-  const ends = await admin.topicOffsets(options.topic).finally(() => admin.disconnect());
+  const ends =
+    options.through === 'written'
+      ? await highWatermarks(kafka, options.topic)
+      : await options.client.admin().then((admin) => admin.topicOffsets(options.topic).finally(() => admin.disconnect()));
   const remaining = new Map<number, bigint>();
   for (const { partition, high, low } of ends) {
     const start = BigInt(options.startOffsets?.get(partition) ?? low);

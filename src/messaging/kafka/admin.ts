@@ -2,9 +2,12 @@ import kafkajs from './kafkajs.js';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { fromKafkaAcls, toKafkaAcl, toKafkaAclFilter } from './acl.js';
 import { MessagingError, retrying, toMessagingError, translated } from './errors.js';
+import { withCluster } from './kafkajs-internals.js';
 import type { KafkaAdmin, TopicSpec, TopicState } from './types.js';
 
 const { ConfigResourceTypes } = kafkajs;
+/** ListOffsets' isolation level 0: offsets as written, transactions decided or not. */
+const READ_UNCOMMITTED = 0;
 
 /** DYNAMIC_TOPIC_CONFIG in DescribeConfigs: a value set on the topic itself, not a broker default. */
 const TOPIC_CONFIG_SOURCE = 1;
@@ -19,6 +22,23 @@ const OFFSETS_RETRY = {
   attempts: 12,
   shouldRetry: (error: MessagingError) => error.retriable || (error.type === 'TypeError' && error.message.includes("property 'partitions'")),
 };
+
+/**
+ * Each partition's first offset and high watermark — everything written, decided or not — where
+ * `topicOffsets` gives the last stable offset: kafkajs asks ListOffsets as read_committed, so right
+ * after a transaction's commit returned, before the broker wrote its markers, the end it gives is the
+ * transaction's first offset. A kafkajs admin of its own, its cluster set to read_uncommitted.
+ */
+export async function highWatermarks(kafka: Kafka, topic: string): Promise<Array<{ partition: number; low: string; high: string }>> {
+  const { made: admin, cluster } = withCluster(kafka, () => kafka.admin());
+  (cluster as unknown as { isolationLevel: number }).isolationLevel = READ_UNCOMMITTED;
+  await translated(() => admin.connect());
+  try {
+    return await retrying(async () => (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })), OFFSETS_RETRY);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
 
 export async function connectAdmin(kafka: Kafka): Promise<KafkaAdmin> {
   const admin = kafka.admin();
