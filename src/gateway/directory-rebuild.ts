@@ -32,6 +32,10 @@ export async function rebuildDirectory(deps: {
     topic: deps.topics.directoryChangelog,
     ...(startOffsets ? { startOffsets } : {}),
     ...(deps.groupPrefix ? { groupPrefix: deps.groupPrefix } : {}),
+    // Through every change written, not the stable offset: a change whose commit returned just before
+    // (markers not yet written) would be missing from Redis for good — its command is already consumed.
+    // An open transaction (a crashed writer's) is waited for until the broker aborts it.
+    through: 'written',
     onBatch: async ({ partition, messages }) => {
       const last = messages[messages.length - 1];
       if (!last) return;
