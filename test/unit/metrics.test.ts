@@ -207,6 +207,9 @@ describe('kafkajs log levels', () => {
       retried: 'LEADER_NOT_AVAILABLE',
     });
     expect(bridgedLevel(ERROR, 'Restarting the consumer in 300ms', {})).toEqual({ level: 'warn' });
+    // ensureTopics decides: it lists the topics and fails if one is missing.
+    expect(bridgedLevel(ERROR, 'Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' })).toEqual({ level: 'warn' });
+    expect(bridgedLevel(ERROR, 'Response DeleteTopics(key: 20, version: 1)', { error: 'Topic creation errors' })).toEqual({ level: 'error' });
   });
 
   it('keeps at error what kafkajs does not retry, and what it cannot name', () => {

@@ -79,6 +79,9 @@ export function bridgedLevel(level: number, message: string, extra: Record<strin
   if (level !== logLevel.ERROR) return { level: 'trace' };
   // Follows a crash kafkajs restarts from (the crash line itself is counted below).
   if (message.startsWith('Restarting the consumer')) return { level: 'warn' };
+  // Some topics of a CreateTopics refused (on a cluster: created meanwhile by another process, or by
+  // an attempt that timed out): `ensureTopics` lists what exists and fails, at error, if one is missing.
+  if (message.startsWith('Response CreateTopics') && extra.error === 'Topic creation errors') return { level: 'warn' };
   const protocol = protocolErrorOf(message, extra);
   if (protocol && (protocol.retriable || REJOINED_BY_KAFKAJS.has(protocol.type))) {
     return { level: ROUTINE.has(protocol.type) ? 'debug' : 'warn', retried: protocol.type };
