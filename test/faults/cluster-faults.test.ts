@@ -443,6 +443,8 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     await restarted;
     const timeline = replyTimeline(check, killAt);
     const onVictim = firstDecisionOn(check, audit, victimPartitions, killAt);
+    const victimRequests = firstDecisionOn(check, audit, victimPartitions, 0).count;
+    const victimDecidedBeforeKill = victimRequests - onVictim.count;
     const extras = runExtras(check, audit, since, killAt);
     const leadersAfter = await fx.admin.partitionLeaders(requestsTopic);
     const summary = {
@@ -459,6 +461,7 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
       restartToReadyMs: readyAt - restartAt,
       killToFirstReplyMs: timeline.firstReplyMs,
       killToFirstDecisionOnItsPartitionsMs: onVictim.firstMs,
+      itsPartitionsDecidedBeforeKill: `${victimDecidedBeforeKill} of ${victimRequests}`,
       longestGapAfterKillMs: timeline.longestGapMs,
       killToLastReplyMs: timeline.lastReplyMs,
       killToAllRepliesSeenMs: allAnsweredAt - killAt,
@@ -474,10 +477,12 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     expect(stopped?.pid).not.toBeNull();
     expect(victimPartitions.length).toBeGreaterThan(0);
     expect(g.alive()).toBe(true);
-    // The kill fell mid-backlog, and the partitions the dead broker led were worked on after it.
+    // The kill fell mid-backlog of replies. Whether requests of the dead broker's partitions were still
+    // undecided then is timing, not an outcome: the request stage decides far ahead of the replies, and
+    // on a quick machine it had decided all of them before the kill (seen in CI) — the replies, source
+    // requests and audit records then went through the broker's loss. Reported, not asserted.
     expect(answeredAtKill).toBeLessThan(BEFORE);
     expect(timeline.answeredAfter).toBeGreaterThan(BEFORE / 2);
-    expect(onVictim.count).toBeGreaterThan(0);
     expect(clusterStatus(stackDir as string)?.kafka.every((k) => k.pid !== null)).toBe(true);
   }, 300_000);
 
@@ -684,6 +689,8 @@ describe.skipIf(stackDir === null)(`cluster faults (local clustered stack only; 
     const { check, allAnsweredAt, audit } = await settleRun(requests, { timeoutMs: 120_000, alive: survivors });
     const timeline = replyTimeline(check, killAt);
     const onVictim = firstDecisionOn(check, audit, victimPartitions, killAt);
+    const victimRequests = firstDecisionOn(check, audit, victimPartitions, 0).count;
+    const victimDecidedBeforeKill = victimRequests - onVictim.count;
     const extras = runExtras(check, audit, since, killAt);
     const summary = {
       requests: TOTAL,
