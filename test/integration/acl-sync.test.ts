@@ -129,6 +129,18 @@ describe('bcss acl sync on the real broker', () => {
     expect(await onBroker()).toEqual(expect.arrayContaining(planted.filter((g) => g.principal === 'User:admin' || g.name.startsWith(foreignPrefix)).map(formatGrant)));
   });
 
+  /** `bcss acl sync --dry-run` (it changes nothing) run again until its output satisfies `done`. */
+  const dryRunUntil = (done: (out: string) => boolean, what: string) =>
+    waitFor(
+      async () => {
+        const io = capturedIo(commandEnv());
+        expect(await runAclSyncCommand({ dryRun: true }, io), io.err()).toBe(0);
+        return io;
+      },
+      (io) => done(io.out()),
+      { timeoutMs: 15_000, what },
+    );
+
   it('prints the diff from the command: dry run, sync, then nothing to do', async () => {
     const { topics } = fixture;
     const stray: AclGrant = { principal: 'User:dpo', resource: 'TOPIC', pattern: 'LITERAL', name: topics.deadLetter, operation: 'READ' };
@@ -140,15 +152,7 @@ describe('bcss acl sync on the real broker', () => {
     // On a cluster each broker learns of an ACL change from the metadata log a moment later, and the
     // command may ask another broker than the test did: the dry run (which changes nothing) is asked
     // until it sees the deletion.
-    const dry = await waitFor(
-      async () => {
-        const io = capturedIo(commandEnv());
-        expect(await runAclSyncCommand({ dryRun: true }, io), io.err()).toBe(0);
-        return io;
-      },
-      (io) => io.out().startsWith('+ '),
-      { timeoutMs: 15_000, what: 'the dry run to see the deleted ACL' },
-    );
+    const dry = await dryRunUntil((out) => out.startsWith('+ '), 'the dry run to see the deleted ACL');
     expect(dry.out().split('\n')).toEqual([
       `+ User:vaph TOPIC LITERAL ${topics.requests('vaph')} WRITE`,
       `- User:dpo TOPIC LITERAL ${topics.deadLetter} READ`,
@@ -183,15 +187,7 @@ describe('bcss acl sync on the real broker', () => {
     expect(now).not.toContain(formatGrant(stray));
 
     // Asked again until a broker that has learnt of the sync answers (a stale one would see the same diff).
-    const again = await waitFor(
-      async () => {
-        const io = capturedIo(commandEnv());
-        expect(await runAclSyncCommand({ dryRun: true }, io), io.err()).toBe(0);
-        return io;
-      },
-      (io) => io.out().startsWith('dry run, nothing changed: would create 0, delete 0'),
-      { timeoutMs: 15_000, what: 'every change of the sync to be seen' },
-    );
+    const again = await dryRunUntil((out) => out.startsWith('dry run, nothing changed: would create 0, delete 0'), 'every change of the sync to be seen');
     expect(again.out()).toBe(`dry run, nothing changed: would create 0, delete 0; unchanged ${desired.length}\n`);
     const last = capturedIo(commandEnv());
     expect(await runAclSyncCommand({}, last), last.err()).toBe(0);
